@@ -1,0 +1,308 @@
+"""Configuration: config.toml, then MAILFLOW_<SECTION>_<KEY> environment overrides, validated."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any, get_type_hints
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from mailflow.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "config.toml"
+
+
+@dataclass
+class DatabaseConfig:
+    url: str = "sqlite:///db/mailflow.sqlite3"
+
+
+@dataclass
+class StorageConfig:
+    pdf_dir: str = "db/pdfs"
+
+
+@dataclass
+class WebConfig:
+    base_url: str = "http://127.0.0.1:8025"
+    host: str = "127.0.0.1"
+    port: int = 8025
+    session_hours: int = 12
+
+
+@dataclass
+class OutboundConfig:
+    transport: str = "maildir"
+    maildir: str = "db/maildir"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_timeout: float = 30.0
+    from_address: str = "documents@mailflow.example"
+    from_name: str = "mailflow"
+    reply_domain: str = "reply.mailflow.example"
+    batch_size: int = 100
+    lease_seconds: int = 300
+    retry_initial_seconds: int = 60
+    retry_max_seconds: int = 3600
+    give_up_hours: int = 72
+    poll_seconds: float = 2.0
+
+
+@dataclass
+class SmtpInboundConfig:
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 8026
+    domains: list[str] = field(default_factory=lambda: ["reply.mailflow.example"])
+    max_message_bytes: int = 26_214_400
+
+
+@dataclass
+class ImapInboundConfig:
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 993
+    ssl: bool = True
+    username: str = ""
+    password: str = ""
+    folder: str = "INBOX"
+    processed_folder: str = "Processed"
+    idle_renew_seconds: int = 600
+
+
+@dataclass
+class InboundConfig:
+    smtp: SmtpInboundConfig = field(default_factory=SmtpInboundConfig)
+    imap: ImapInboundConfig = field(default_factory=ImapInboundConfig)
+    answers_per_day: int = 10
+    poll_seconds: float = 2.0
+    lease_seconds: int = 300
+
+
+@dataclass
+class SecurityConfig:
+    secret_key: str = ""
+    reply_token_days: int = 90
+    invitation_days: int = 14
+    login_link_minutes: int = 30
+
+
+@dataclass
+class LimitsConfig:
+    duplicates_per_document_per_day: int = 3
+    login_links_per_address_per_hour: int = 5
+    login_requests_per_ip_per_hour: int = 30
+    activation_attempts_per_hour: int = 10
+
+
+@dataclass
+class SchedulerConfig:
+    timezone: str = "Europe/Brussels"
+    digest_hour: int = 7
+    weekly_day: str = "mon"
+
+
+@dataclass
+class RetentionConfig:
+    years: int = 7
+    raw_mail_days: int = 90
+
+
+@dataclass
+class BouncesConfig:
+    score_threshold: float = 3.0
+    stale_days: int = 14
+
+
+@dataclass
+class IssuerConfig:
+    prefix: str = ""
+    name: str = ""
+    api_key: str = ""
+
+
+@dataclass
+class Config:
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    web: WebConfig = field(default_factory=WebConfig)
+    outbound: OutboundConfig = field(default_factory=OutboundConfig)
+    inbound: InboundConfig = field(default_factory=InboundConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
+    bounces: BouncesConfig = field(default_factory=BouncesConfig)
+    issuers: list[IssuerConfig] = field(default_factory=list)
+    root: Path = PROJECT_ROOT
+
+    def path(self, value: str) -> Path:
+        """A configured path; relative ones are relative to the config file's folder."""
+        candidate = Path(value)
+        return candidate if candidate.is_absolute() else self.root / candidate
+
+
+def load_config(path: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None) -> Config:
+    env = dict(os.environ if env is None else env)
+    source = Path(path or env.get("MAILFLOW_CONFIG") or DEFAULT_CONFIG)
+    data = _read_toml(source)
+    config = _build(Config, data, "")
+    config.root = source.resolve().parent
+    _apply_env(config, env)
+    validate(config)
+    return config
+
+
+def _read_toml(source: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(source.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file not found: {source}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+
+
+def _build(cls: type, data: Any, prefix: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"[{prefix or 'root'}] must be a table")
+    hints = get_type_hints(cls)
+    known = {f.name for f in fields(cls)} - {"root"}
+    unknown = set(data) - known
+    if unknown:
+        raise ConfigError(f"unknown key {_name(prefix, sorted(unknown)[0])}")
+    values = {name: _convert(hints[name], data[name], _name(prefix, name)) for name in data}
+    return cls(**values)
+
+
+def _convert(kind: Any, value: Any, key: str) -> Any:
+    if is_dataclass(kind):
+        return _build(kind, value, _section(key))
+    if kind == list[IssuerConfig]:
+        if not isinstance(value, list):
+            raise ConfigError(f"{key} must be an array of tables ([[issuers]])")
+        return [_build(IssuerConfig, item, "issuers") for item in value]
+    return _scalar(kind, value, key)
+
+
+def _section(key: str) -> str:
+    # "[inbound] smtp" names the nested table "inbound.smtp"
+    section, _, name = key.strip("[").partition("] ")
+    return f"{section}.{name}" if name else section
+
+
+def _scalar(kind: Any, value: Any, key: str) -> Any:
+    if kind is bool and isinstance(value, bool):
+        return value
+    if kind is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if kind is str and isinstance(value, str):
+        return value
+    if kind == list[str] and isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    raise ConfigError(f"{key} must be {_type_name(kind)}, got {value!r}")
+
+
+def _type_name(kind: Any) -> str:
+    return {bool: "true or false", int: "an integer", float: "a number", str: "a string"}.get(
+        kind, "a list of strings")
+
+
+def _name(prefix: str, key: str) -> str:
+    return f"[{prefix}] {key}" if prefix else key
+
+
+def _apply_env(config: Config, env: dict[str, str]) -> None:
+    for section, target in _sections(config):
+        for f in fields(target):
+            var = f"MAILFLOW_{section.replace('.', '_')}_{f.name}".upper()
+            if var in env and not is_dataclass(getattr(target, f.name)):
+                kind = get_type_hints(type(target))[f.name]
+                setattr(target, f.name, _from_env(kind, env[var], var))
+
+
+def _sections(config: Config) -> list[tuple[str, Any]]:
+    found = []
+    for f in fields(config):
+        value = getattr(config, f.name)
+        if is_dataclass(value):
+            found.append((f.name, value))
+            found += [(f"{f.name}.{g.name}", getattr(value, g.name))
+                      for g in fields(value) if is_dataclass(getattr(value, g.name))]
+    return found
+
+
+def _from_env(kind: Any, raw: str, var: str) -> Any:
+    try:
+        if kind is bool:
+            return {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}[raw.lower()]
+        if kind == list[str]:
+            return [part.strip() for part in raw.split(",") if part.strip()]
+        return kind(raw)
+    except (KeyError, ValueError):
+        raise ConfigError(f"environment variable {var} must be {_type_name(kind)}, got {raw!r}") from None
+
+
+def validate(config: Config) -> None:
+    _check(config.database.url.startswith(("sqlite:///", "postgresql://", "postgres://")),
+           "[database] url", "must start with sqlite:/// or postgresql://")
+    _check(config.outbound.transport in ("maildir", "smtp"), "[outbound] transport", "must be maildir or smtp")
+    _check(config.web.base_url.startswith(("http://", "https://")), "[web] base_url", "must be an http(s) URL")
+    _check("@" in config.outbound.from_address, "[outbound] from_address", "must be an email address")
+    _check(bool(config.outbound.reply_domain) and "@" not in config.outbound.reply_domain,
+           "[outbound] reply_domain", "must be a domain name")
+    _check(0 <= config.scheduler.digest_hour <= 23, "[scheduler] digest_hour", "must be 0..23")
+    _check(config.scheduler.weekly_day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"),
+           "[scheduler] weekly_day", "must be mon, tue, wed, thu, fri, sat or sun")
+    _check(_is_zone(config.scheduler.timezone), "[scheduler] timezone", "must be an IANA time zone")
+    _check(config.retention.years >= 1, "[retention] years", "must be at least 1")
+    _check(config.outbound.batch_size >= 1, "[outbound] batch_size", "must be at least 1")
+    for port_key, port in (("[web] port", config.web.port), ("[outbound] smtp_port", config.outbound.smtp_port),
+                           ("[inbound.smtp] port", config.inbound.smtp.port),
+                           ("[inbound.imap] port", config.inbound.imap.port)):
+        _check(0 <= port <= 65535, port_key, "must be a TCP port (0..65535)")
+    _validate_issuers(config.issuers)
+
+
+def _validate_issuers(issuers: list[IssuerConfig]) -> None:
+    _check(bool(issuers), "[[issuers]]", "at least one issuer must be configured")
+    seen: set[str] = set()
+    for issuer in issuers:
+        _check(issuer.prefix.isalnum() and issuer.prefix.isupper() or issuer.prefix.isdigit(),
+               "[[issuers]] prefix", f"must be upper-case letters and digits, got {issuer.prefix!r}")
+        _check(bool(issuer.name), "[[issuers]] name", f"is empty for prefix {issuer.prefix}")
+        _check(issuer.prefix not in seen, "[[issuers]] prefix", f"{issuer.prefix} is configured twice")
+        seen.add(issuer.prefix)
+
+
+def _is_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+        return True
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+
+
+def _check(ok: bool, key: str, problem: str) -> None:
+    if not ok:
+        raise ConfigError(f"{key} {problem}", field=key)
+
+
+def secret_key(config: Config) -> bytes:
+    """The configured key, or one generated once and kept beside the embedded database."""
+    if config.security.secret_key:
+        return config.security.secret_key.encode()
+    keyfile = config.path("db/secret.key")
+    if not keyfile.exists():
+        keyfile.parent.mkdir(parents=True, exist_ok=True)
+        keyfile.write_text(secrets.token_urlsafe(48))
+        keyfile.chmod(0o600)
+    return keyfile.read_text().strip().encode()
