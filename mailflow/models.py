@@ -1,0 +1,335 @@
+"""The whole domain as peewee models: issuers, customers, users, documents, mail in and out."""
+
+from __future__ import annotations
+
+from peewee import (
+    AutoField, BigIntegerField, BlobField, BooleanField, CharField, DateField, DateTimeField,
+    FloatField, ForeignKeyField, IntegerField, Model, TextField,
+)
+
+from mailflow.db import database
+
+LANGUAGES = ("fr", "nl", "en", "de")
+FREQUENCIES = ("immediate", "daily", "weekly", "monthly", "off")
+DOCUMENT_TYPES = ("invoice", "credit_note")
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class Issuer(BaseModel):
+    id = AutoField()
+    prefix = CharField(max_length=16, unique=True)
+    name = CharField(max_length=200)
+    api_key_hash = CharField(max_length=64, null=True)
+
+
+class User(BaseModel):
+    id = AutoField()
+    email = CharField(max_length=254, unique=True)  # stored lower-case: one account per address
+    first_name = CharField(max_length=100, default="")
+    last_name = CharField(max_length=100, default="")
+    language = CharField(max_length=2, default="fr")
+    activated_at = DateTimeField(null=True)
+    is_staff = BooleanField(default=False)
+    api_token_hash = CharField(max_length=64, null=True, unique=True)
+    merged_into = ForeignKeyField("self", null=True, on_delete="SET NULL")
+    created_at = DateTimeField()
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip() or self.email
+
+
+class Customer(BaseModel):
+    id = AutoField()
+    number = CharField(max_length=32, unique=True)  # issuer prefix + number, e.g. DL2123456
+    issuer = ForeignKeyField(Issuer, on_delete="RESTRICT")
+    company = CharField(max_length=200)
+    enterprise_number = CharField(max_length=12, null=True)
+    primary_user = ForeignKeyField(User, on_delete="RESTRICT")
+    paperless = BooleanField(default=False)
+    created_at = DateTimeField()
+
+
+class Access(BaseModel):
+    """Who may see a customer number's documents; a shared user only for ticked numbers."""
+
+    id = AutoField()
+    user = ForeignKeyField(User, on_delete="CASCADE", backref="accesses")
+    customer = ForeignKeyField(Customer, on_delete="CASCADE", backref="accesses")
+    role = CharField(max_length=8)  # primary | shared
+    granted_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = DateTimeField()
+
+    class Meta:
+        indexes = ((("user", "customer"), True), (("customer", "role"), False))
+
+
+class Share(BaseModel):
+    """A primary contact's shared user, kept even while no customer number is ticked."""
+
+    id = AutoField()
+    owner = ForeignKeyField(User, on_delete="CASCADE", backref="shares")
+    user = ForeignKeyField(User, on_delete="CASCADE")
+    created_at = DateTimeField()
+
+    class Meta:
+        indexes = ((("owner", "user"), True),)
+
+
+class Document(BaseModel):
+    id = AutoField()
+    issuer = ForeignKeyField(Issuer, on_delete="RESTRICT")
+    customer = ForeignKeyField(Customer, on_delete="CASCADE", backref="documents")
+    number = CharField(max_length=64)
+    number_key = CharField(max_length=64)  # letters and digits only: "f2026 0042" finds F2026-0042
+    type = CharField(max_length=16)  # invoice | credit_note
+    date = DateField()
+    amount_cents = BigIntegerField()  # incl. VAT, exact
+    currency = CharField(max_length=3, default="EUR")
+    pdf_sha256 = CharField(max_length=64)
+    pdf_size = IntegerField()
+    pdf_name = CharField(max_length=200)
+    created_at = DateTimeField()
+
+    class Meta:
+        # one index per viewer filter and sort, each led by customer since every query is scoped by it
+        indexes = (
+            (("issuer", "number"), True),
+            (("number_key",), False),
+            (("customer", "date"), False),
+            (("customer", "number"), False),
+            (("customer", "type", "date"), False),
+            (("customer", "amount_cents"), False),
+            (("date",), False),
+        )
+
+
+class View(BaseModel):
+    id = AutoField()
+    user = ForeignKeyField(User, on_delete="CASCADE")
+    document = ForeignKeyField(Document, on_delete="CASCADE")
+    viewed_at = DateTimeField()
+
+    class Meta:
+        indexes = ((("user", "document"), True), (("document",), False))
+
+
+class Preference(BaseModel):
+    """How often a user hears about one customer number's documents."""
+
+    id = AutoField()
+    user = ForeignKeyField(User, on_delete="CASCADE")
+    customer = ForeignKeyField(Customer, on_delete="CASCADE")
+    frequency = CharField(max_length=10, default="immediate")
+    updated_at = DateTimeField()
+
+    class Meta:
+        indexes = ((("user", "customer"), True),)
+
+
+class Outbox(BaseModel):
+    """One mail to send; rendered once, so retries send the very same bytes and Message-ID."""
+
+    id = AutoField()
+    message_id = CharField(max_length=200, unique=True)
+    kind = CharField(max_length=32)
+    recipient = CharField(max_length=254)
+    user = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    customer = ForeignKeyField(Customer, null=True, on_delete="SET NULL")
+    document = ForeignKeyField(Document, null=True, on_delete="SET NULL")
+    subject = TextField(default="")
+    raw = BlobField()
+    status = CharField(max_length=12, default="queued")  # queued|sending|deferred|sent|failed|suppressed
+    attempts = IntegerField(default=0)
+    next_attempt_at = DateTimeField()
+    lease_until = DateTimeField(null=True)
+    lease_owner = CharField(max_length=64, null=True)
+    last_response = TextField(null=True)
+    created_at = DateTimeField()
+    sent_at = DateTimeField(null=True)
+    bounced_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("status", "next_attempt_at"), False), (("recipient",), False),
+                   (("created_at",), False))
+
+
+class Digest(BaseModel):
+    """One digest per recipient, frequency and period: the unique key makes re-runs harmless."""
+
+    id = AutoField()
+    user = ForeignKeyField(User, on_delete="CASCADE")
+    frequency = CharField(max_length=10)
+    period_start = DateTimeField()
+    period_end = DateTimeField()
+    outbox = ForeignKeyField(Outbox, null=True, on_delete="SET NULL")
+    created_at = DateTimeField()
+
+    class Meta:
+        indexes = ((("user", "frequency", "period_start"), True),)
+
+
+class Notification(BaseModel):
+    """One recipient told about one document, immediately or in a digest."""
+
+    id = AutoField()
+    user = ForeignKeyField(User, on_delete="CASCADE")
+    document = ForeignKeyField(Document, on_delete="CASCADE")
+    customer = ForeignKeyField(Customer, on_delete="CASCADE")
+    frequency = CharField(max_length=10)
+    status = CharField(max_length=10, default="pending")  # pending|queued|digested|skipped
+    outbox = ForeignKeyField(Outbox, null=True, on_delete="SET NULL")
+    digest = ForeignKeyField(Digest, null=True, on_delete="SET NULL")
+    created_at = DateTimeField()
+
+    class Meta:
+        indexes = ((("user", "document"), True), (("status", "frequency", "user"), False),
+                   (("document",), False))
+
+
+class InboundMessage(BaseModel):
+    """A message received through any door; raw bytes first, understanding later."""
+
+    id = AutoField()
+    door = CharField(max_length=8)  # smtp | imap | pipe
+    dedup_key = CharField(max_length=64, unique=True)
+    message_id = CharField(max_length=998, null=True)
+    envelope_from = CharField(max_length=254, null=True)
+    envelope_to = TextField(default="")
+    raw = BlobField(null=True)  # purged after [retention] raw_mail_days
+    size = IntegerField()
+    received_at = DateTimeField()
+    status = CharField(max_length=12, default="received")  # received|processing|processed|staff|ignored|failed
+    kind = CharField(max_length=12, null=True)
+    from_addr = CharField(max_length=254, null=True)
+    subject = TextField(null=True)
+    reply_text = TextField(null=True)
+    commands = TextField(null=True)  # JSON
+    action = TextField(null=True)
+    error = TextField(null=True)
+    user = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    customer = ForeignKeyField(Customer, null=True, on_delete="SET NULL")
+    outbox = ForeignKeyField(Outbox, null=True, on_delete="SET NULL")
+    attempts = IntegerField(default=0)
+    lease_until = DateTimeField(null=True)
+    processed_at = DateTimeField(null=True)
+    raw_purged_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("status", "received_at"), False),)
+
+
+class ImapState(BaseModel):
+    id = AutoField()
+    mailbox = CharField(max_length=300, unique=True)
+    uidvalidity = BigIntegerField(null=True)
+    last_uid = BigIntegerField(default=0)
+    last_poll_at = DateTimeField(null=True)
+
+
+class Token(BaseModel):
+    """A magic-link or invitation token, stored only as its SHA-256."""
+
+    id = AutoField()
+    user = ForeignKeyField(User, on_delete="CASCADE")
+    purpose = CharField(max_length=12)  # login | invitation
+    token_hash = CharField(max_length=64, unique=True)
+    created_at = DateTimeField()
+    expires_at = DateTimeField()
+    used_at = DateTimeField(null=True)
+    revoked_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("user", "purpose"), False), (("expires_at",), False))
+
+
+class Session(BaseModel):
+    """A server-side viewer session, so logout and staff can revoke it."""
+
+    id = AutoField()
+    user = ForeignKeyField(User, on_delete="CASCADE")
+    session_hash = CharField(max_length=64, unique=True)
+    csrf_token = CharField(max_length=64)
+    created_at = DateTimeField()
+    last_seen_at = DateTimeField()
+    expires_at = DateTimeField()
+    revoked_at = DateTimeField(null=True)
+
+
+class ActivationCode(BaseModel):
+    """Paperless opt-in code for one customer number: single use, 15 weeks."""
+
+    id = AutoField()
+    customer = ForeignKeyField(Customer, on_delete="CASCADE")
+    code_hash = CharField(max_length=64, unique=True)
+    issued_at = DateTimeField()
+    expires_at = DateTimeField()
+    used_at = DateTimeField(null=True)
+    used_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    superseded_at = DateTimeField(null=True)
+
+
+class Suppression(BaseModel):
+    """Bounce score and suppression state of one address."""
+
+    id = AutoField()
+    email = CharField(max_length=254, unique=True)
+    score = FloatField(default=0.0)
+    last_bounce_at = DateTimeField(null=True)
+    suppressed_at = DateTimeField(null=True)
+    reason = TextField(default="")
+    lifted_at = DateTimeField(null=True)
+
+
+class DuplicateRequest(BaseModel):
+    id = AutoField()
+    user = ForeignKeyField(User, on_delete="CASCADE")
+    document = ForeignKeyField(Document, on_delete="CASCADE")
+    via = CharField(max_length=8)  # web | mail
+    outbox = ForeignKeyField(Outbox, null=True, on_delete="SET NULL")
+    requested_at = DateTimeField()
+
+    class Meta:
+        indexes = ((("document", "user", "requested_at"), False),)
+
+
+class RateCounter(BaseModel):
+    """Attempts per key and fixed window, for every rate limit."""
+
+    id = AutoField()
+    key = CharField(max_length=300)
+    window_start = DateTimeField()
+    count = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("key", "window_start"), True),)
+
+
+class AuditLog(BaseModel):
+    id = AutoField()
+    at = DateTimeField()
+    actor = CharField(max_length=254)  # an email, "system" or "staff:<email>"
+    action = CharField(max_length=64)
+    subject = CharField(max_length=254, default="")
+    detail = TextField(default="")
+
+    class Meta:
+        indexes = ((("at",), False), (("action",), False))
+
+
+class SchemaVersion(BaseModel):
+    version = IntegerField(primary_key=True)
+    name = CharField(max_length=200)
+    applied_at = DateTimeField()
+
+
+ALL_MODELS: list[type[BaseModel]] = [
+    Issuer, User, Customer, Access, Share, Document, View, Preference, Outbox, Digest,
+    Notification, InboundMessage, ImapState, Token, Session, ActivationCode, Suppression,
+    DuplicateRequest, RateCounter, AuditLog,
+]
