@@ -1,0 +1,1 @@
+"""Outbound mail: rendering, composing, the outbox, transports and the delivery worker."""

@@ -1,0 +1,107 @@
+"""Every mail mailflow sends to a person, rendered in their language and put in the outbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from mailflow import i18n, tokens
+from mailflow.models import Customer, Document, Outbox, User
+from mailflow.outbound import outbox
+from mailflow.outbound.composer import Attachment, Envelope, compose, new_message_id
+from mailflow.runtime import Runtime
+from mailflow.storage import read_pdf
+
+TYPE_LABELS = {"invoice": "invoice", "credit_note": "credit note"}
+
+
+@dataclass
+class MailRequest:
+    user: User
+    template: str
+    kind: str
+    purpose: str
+    context: dict[str, Any] = field(default_factory=dict)
+    customer: Customer | None = None
+    document: Document | None = None
+    unsubscribe: bool = False
+    auto_submitted: str = "auto-generated"
+    in_reply_to: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+
+
+def queue(rt: Runtime, req: MailRequest) -> Outbox:
+    """Render, compose and enqueue one mail; call inside the transaction that causes it."""
+    customer_id = req.customer.id if req.customer else None
+    reply = rt.reply_token(req.user.id, customer_id, req.purpose)
+    envelope = Envelope(
+        to_address=req.user.email, to_name=req.user.display_name, language=req.user.language,
+        reply_token=reply, auto_submitted=req.auto_submitted, in_reply_to=req.in_reply_to,
+        unsubscribe_token=rt.reply_token(req.user.id, customer_id, "unsubscribe") if req.unsubscribe else None,
+        attachments=req.attachments)
+    context = _base_context(rt, req, envelope)
+    rendered = rt.renderer.render(req.template, req.user.language, **context)
+    message_id = new_message_id(rt.config.outbound.reply_domain)
+    raw = compose(rt.sender, envelope, rendered, message_id, rt.now())
+    return outbox.enqueue(outbox.Mail(message_id, raw, req.user.email, rendered.subject, req.kind,
+                                      req.user, req.customer, req.document), rt.now())
+
+
+def _base_context(rt: Runtime, req: MailRequest, envelope: Envelope) -> dict[str, Any]:
+    issuer = req.customer.issuer.name if req.customer else rt.config.outbound.from_name
+    unsubscribe = rt.url(f"unsubscribe/{envelope.unsubscribe_token}") if envelope.unsubscribe_token else None
+    base = {"user": req.user, "customer": req.customer, "document": req.document, "issuer_name": issuer,
+            "viewer_url": rt.url("documents"), "unsubscribe_url": unsubscribe, "action_url": None,
+            "action_label": "", "invitation_url": None,
+            "invitation_days": rt.config.security.invitation_days}
+    if req.document is not None:
+        base["document_type_label"] = TYPE_LABELS[req.document.type]
+    return base | req.context
+
+
+def invitation_link(rt: Runtime, user: User) -> str:
+    raw = tokens.issue(user, "invitation", rt.now(), timedelta(days=rt.config.security.invitation_days))
+    return rt.url(f"auth/{raw}")
+
+
+def login_link(rt: Runtime, user: User) -> str:
+    raw = tokens.issue(user, "login", rt.now(), timedelta(minutes=rt.config.security.login_link_minutes))
+    return rt.url(f"auth/{raw}")
+
+
+def document_notice(rt: Runtime, user: User, document: Document) -> Outbox:
+    """"A new document is available"; an account not yet activated gets its activation link too."""
+    context: dict[str, Any] = {}
+    if user.activated_at is None:
+        link = invitation_link(rt, user)
+        label = i18n.gettext(user.language, "Activate my account")
+        context = {"invitation_url": link, "action_url": link, "action_label": label}
+    return queue(rt, MailRequest(user, "document_notice", "notice", "notice", context, document.customer,
+                                 document, unsubscribe=True))
+
+
+def duplicate(rt: Runtime, user: User, document: Document, auto_submitted: str = "auto-generated",
+              in_reply_to: str | None = None) -> Outbox:
+    pdf = Attachment(filename=f"{document.number}-duplicate.pdf", content=read_pdf(rt.config, document.pdf_sha256))
+    return queue(rt, MailRequest(user, "duplicate", "duplicate", "duplicate", {}, document.customer, document,
+                                 auto_submitted=auto_submitted, in_reply_to=in_reply_to, attachments=(pdf,)))
+
+
+def login(rt: Runtime, user: User, auto_submitted: str = "auto-generated", in_reply_to: str | None = None) -> Outbox:
+    link = login_link(rt, user)
+    label = i18n.gettext(user.language, "Log in")
+    context = {"action_url": link, "action_label": label, "minutes": rt.config.security.login_link_minutes}
+    return queue(rt, MailRequest(user, "login_link", "login", "login", context,
+                                 auto_submitted=auto_submitted, in_reply_to=in_reply_to))
+
+
+def invitation(rt: Runtime, user: User, auto_submitted: str = "auto-generated",
+               in_reply_to: str | None = None) -> Outbox:
+    """A fresh activation link; every earlier one stops working."""
+    tokens.revoke_all(user, "invitation", rt.now())
+    link = invitation_link(rt, user)
+    label = i18n.gettext(user.language, "Activate my account")
+    return queue(rt, MailRequest(user, "invitation", "invitation", "invitation",
+                                 {"action_url": link, "action_label": label},
+                                 auto_submitted=auto_submitted, in_reply_to=in_reply_to))

@@ -1,0 +1,105 @@
+"""The outbox: mails written in the same transaction as their cause, claimed by workers with a lease."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from peewee import fn
+
+from mailflow.clock import aware_utc, naive_utc
+from mailflow.db import atomic_immediate, is_postgres
+from mailflow.models import Customer, Document, Outbox, Suppression, User
+
+DUE = ("queued", "deferred")
+STATUSES = ("queued", "sending", "deferred", "sent", "failed", "suppressed")
+
+
+@dataclass(frozen=True)
+class Mail:
+    message_id: str
+    raw: bytes
+    recipient: str
+    subject: str
+    kind: str
+    user: User | None = None
+    customer: Customer | None = None
+    document: Document | None = None
+
+
+def enqueue(mail: Mail, now: datetime) -> Outbox:
+    return Outbox.create(
+        message_id=mail.message_id, kind=mail.kind, recipient=mail.recipient.lower(), user=mail.user,
+        customer=mail.customer, document=mail.document, subject=mail.subject, raw=mail.raw,
+        status="queued", next_attempt_at=naive_utc(now), created_at=naive_utc(now))
+
+
+def claim(owner: str, limit: int, now: datetime, lease: timedelta) -> list[Outbox]:
+    """Take up to `limit` due rows (or rows whose worker's lease ran out) for `owner`."""
+    with atomic_immediate():
+        ids = [row.id for row in _claimable(limit, now)]
+        if not ids:
+            return []
+        (Outbox.update(status="sending", lease_owner=owner, lease_until=naive_utc(now + lease),
+                       attempts=Outbox.attempts + 1)
+         .where(Outbox.id.in_(ids)).execute())
+    return list(Outbox.select().where(Outbox.id.in_(ids), Outbox.lease_owner == owner).order_by(Outbox.id))
+
+
+def _claimable(limit: int, now: datetime):
+    stamp = naive_utc(now)
+    due = (Outbox.status.in_(DUE) & (Outbox.next_attempt_at <= stamp))
+    abandoned = (Outbox.status == "sending") & (Outbox.lease_until < stamp)
+    query = Outbox.select(Outbox.id).where(due | abandoned).order_by(Outbox.next_attempt_at, Outbox.id).limit(limit)
+    # PostgreSQL: concurrent workers skip each other's rows instead of waiting on them.
+    return query.for_update(skip_locked=True) if is_postgres() else query
+
+
+def _finish(row: Outbox, **changes: object) -> bool:
+    """Apply `changes` only while this worker still holds the lease on the row."""
+    done = (Outbox.update(lease_until=None, lease_owner=None, **changes)
+            .where(Outbox.id == row.id, Outbox.lease_owner == row.lease_owner, Outbox.status == "sending")
+            .execute())
+    return bool(done)
+
+
+def mark_sent(row: Outbox, response: str, now: datetime) -> bool:
+    return _finish(row, status="sent", last_response=response, sent_at=naive_utc(now))
+
+
+def mark_failed(row: Outbox, response: str) -> bool:
+    return _finish(row, status="failed", last_response=response)
+
+
+def mark_suppressed(row: Outbox) -> bool:
+    return _finish(row, status="suppressed", last_response="address suppressed after bounces or a complaint")
+
+
+def mark_deferred(row: Outbox, response: str, retry_at: datetime) -> bool:
+    return _finish(row, status="deferred", last_response=response, next_attempt_at=naive_utc(retry_at))
+
+
+def retry_delay(attempts: int, initial: int, maximum: int) -> timedelta:
+    return timedelta(seconds=min(maximum, initial * 2 ** max(0, attempts - 1)))
+
+
+def is_suppressed(address: str) -> bool:
+    return Suppression.select().where(
+        Suppression.email == address.lower(), Suppression.suppressed_at.is_null(False),
+        Suppression.lifted_at.is_null()).exists()
+
+
+def requeue(row_id: int, now: datetime) -> bool:
+    """Staff's "retry": a failed or suppressed mail goes back to the queue."""
+    return bool(Outbox.update(status="queued", next_attempt_at=naive_utc(now), lease_owner=None,
+                              lease_until=None)
+                .where(Outbox.id == row_id, Outbox.status.in_(("failed", "suppressed", "deferred"))).execute())
+
+
+def counts() -> dict[str, int]:
+    query = Outbox.select(Outbox.status, fn.COUNT(Outbox.id).alias("n")).group_by(Outbox.status)
+    return {row.status: row.n for row in query}
+
+
+def age(row: Outbox, now: datetime) -> timedelta:
+    return now - aware_utc(row.created_at)
