@@ -1,0 +1,91 @@
+"""What people ask for, by reply or in the viewer: duplicates, login links, invitations, frequencies."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from mailflow import audit, ratelimit
+from mailflow.clock import naive_utc
+from mailflow.errors import ValidationError
+from mailflow.models import Customer, DuplicateRequest, Notification, Outbox, Preference, User
+from mailflow.outbound import mails
+from mailflow.runtime import Runtime
+from mailflow import documents, validation
+
+DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
+
+
+def duplicate(rt: Runtime, user: User, number_or_id: str | int, via: str, customer_id: int | None = None,
+              in_reply_to: str | None = None) -> DuplicateRequest:
+    """Mail a copy of a visible document, marked as a duplicate; a few per document per day."""
+    doc = (documents.get_visible(user, number_or_id) if isinstance(number_or_id, int)
+           else documents.find_by_number(user, number_or_id, customer_id))
+    limit = rt.config.limits.duplicates_per_document_per_day
+    with rt.db.atomic():
+        ratelimit.hit(f"duplicate:{user.id}:{doc.id}", limit, DAY, rt.now())
+        auto = "auto-replied" if via == "mail" else "auto-generated"
+        out = mails.duplicate(rt, user, doc, auto_submitted=auto, in_reply_to=in_reply_to)
+        request = DuplicateRequest.create(user=user, document=doc, via=via, outbox=out,
+                                          requested_at=naive_utc(rt.now()))
+        audit.record(rt, user.email, "duplicate.request", doc.number, via=via)
+    return request
+
+
+def login_link(rt: Runtime, email: str, client_ip: str | None = None, in_reply_to: str | None = None) -> Outbox | None:
+    """Mail a magic link to a known address; the caller never learns whether it was known."""
+    if client_ip:
+        ratelimit.hit(f"login-ip:{client_ip}", rt.config.limits.login_requests_per_ip_per_hour, HOUR, rt.now())
+    user = User.get_or_none(User.email == email.strip().lower())
+    if user is None:
+        return None
+    limit = rt.config.limits.login_links_per_address_per_hour
+    if ratelimit.remaining(f"login:{user.id}", limit, HOUR, rt.now()) <= 0:
+        return None
+    with rt.db.atomic():
+        ratelimit.hit(f"login:{user.id}", limit, HOUR, rt.now())
+        auto = "auto-replied" if in_reply_to else "auto-generated"
+        return mails.login(rt, user, auto_submitted=auto, in_reply_to=in_reply_to)
+
+
+def resend_invitation(rt: Runtime, user: User, in_reply_to: str | None = None, actor: str | None = None) -> Outbox:
+    with rt.db.atomic():
+        auto = "auto-replied" if in_reply_to else "auto-generated"
+        out = mails.invitation(rt, user, auto_submitted=auto, in_reply_to=in_reply_to)
+        audit.record(rt, actor or user.email, "invitation.resend", user.email)
+    return out
+
+
+def set_frequency(rt: Runtime, user: User, frequency: str, customer: Customer | None = None,
+                  actor: str | None = None) -> int:
+    """Change how often `user` hears about one customer number (or all); pending notices follow."""
+    frequency = validation.frequency(frequency)
+    with rt.db.atomic():
+        query = Preference.update(frequency=frequency, updated_at=naive_utc(rt.now())).where(Preference.user == user)
+        changed = query.where(Preference.customer == customer).execute() if customer else query.execute()
+        _move_pending(rt, user, frequency, customer)
+        audit.record(rt, actor or user.email, "preference.set", user.email, frequency=frequency,
+                     customer=customer.number if customer else "*")
+    return changed
+
+
+def _move_pending(rt: Runtime, user: User, frequency: str, customer: Customer | None) -> None:
+    pending = Notification.select().where(Notification.user == user, Notification.status == "pending")
+    if customer is not None:
+        pending = pending.where(Notification.customer == customer)
+    for note in pending:
+        if frequency == "immediate":
+            note.outbox, note.status = mails.document_notice(rt, user, note.document), "queued"
+        elif frequency == "off":
+            note.status = "skipped"
+        note.frequency = frequency
+        note.save()
+
+
+def require_customer(user: User, customer_id: int | None) -> Customer | None:
+    if customer_id is None:
+        return None
+    customer = Customer.get_or_none(Customer.id == customer_id)
+    if customer is None:
+        raise ValidationError("unknown customer number")
+    return customer
