@@ -1,0 +1,1 @@
+"""Scheduled jobs: digests at each chosen frequency, retention and expiry."""

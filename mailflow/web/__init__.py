@@ -1,0 +1,1 @@
+"""The web side: viewer, sharing, settings, activation and the staff console (ASGI)."""
