@@ -1,0 +1,48 @@
+"""Reply and VERP tokens: compact, case-proof, verifiable without the database, unforgeable."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from mailflow.errors import TokenError
+from mailflow.signing import Signer, token_from_address
+
+TODAY = date(2026, 11, 2)
+
+
+def test_reply_token_round_trips_and_fits_an_address_local_part():
+    signer = Signer(b"secret")
+    token = signer.reply_token(42, 7, "notice", date(2027, 1, 1))
+    assert len(f"reply+{token}") <= 64
+    claim = signer.read_reply_token(token.upper(), TODAY)
+    assert (claim.user_id, claim.customer_id, claim.purpose) == (42, 7, "notice")
+
+
+def test_forged_expired_and_foreign_tokens_are_refused():
+    signer = Signer(b"secret")
+    token = signer.reply_token(42, 7, "notice", date(2026, 11, 1))
+    with pytest.raises(TokenError) as expired:
+        signer.read_reply_token(token, TODAY)
+    assert expired.value.reason == "expired"
+    good = signer.reply_token(42, 7, "notice", date(2027, 1, 1))
+    tampered = good[:-2] + ("aa" if good[-2:] != "aa" else "bb")
+    for bad in (tampered, Signer(b"other").reply_token(42, 7, "notice", date(2027, 1, 1)), "", "!!!", "a" * 34):
+        with pytest.raises(TokenError):
+            signer.read_reply_token(bad, TODAY)
+
+
+def test_verp_token_names_the_outbox_row_and_cannot_be_guessed():
+    signer = Signer(b"secret")
+    token = signer.verp_token(123456)
+    assert signer.read_verp_token(token) == 123456
+    with pytest.raises(TokenError):
+        Signer(b"other").read_verp_token(token)
+
+
+@pytest.mark.parametrize(("address", "expected"), [
+    ("reply+abc@reply.example", "abc"), ("<REPLY+abc@reply.example>", "abc"), ("bounces+abc@x", None),
+    ("reply@reply.example", None), ("reply+@x", None), ("someone@example.be", None)])
+def test_token_from_address(address, expected):
+    assert token_from_address(address, "reply") == expected
