@@ -13,6 +13,7 @@ from datetime import timedelta
 from mailflow.errors import DeliveryError
 from mailflow.models import Outbox
 from mailflow.outbound import outbox
+from mailflow.outbound.outbox import Outcome
 from mailflow.outbound.transports import Connection
 from mailflow.runtime import Runtime
 
@@ -49,10 +50,9 @@ class DeliveryWorker:
         """Deliver one batch of due mail; an empty report means nothing was due."""
         cfg = self.rt.config.outbound
         rows = outbox.claim(self.name, cfg.batch_size, self.rt.now(), timedelta(seconds=cfg.lease_seconds))
-        report = DeliveryReport()
-        if rows:
-            self._deliver_batch(rows, report)
-        return report
+        outcomes = self._deliver_batch(rows) if rows else []
+        # One short write transaction per batch: no fsync per mail, no lock held during SMTP.
+        return _report(outbox.record(outcomes))
 
     def flush(self) -> DeliveryReport:
         """Deliver until nothing is due any more."""
@@ -71,50 +71,58 @@ class DeliveryWorker:
             if idle:
                 stop.wait(self.rt.config.outbound.poll_seconds)
 
-    def _deliver_batch(self, rows: list[Outbox], report: DeliveryReport) -> None:
+    def _deliver_batch(self, rows: list[Outbox]) -> list[Outcome]:
+        suppressed = outbox.suppressed_among({row.recipient for row in rows})
+        outcomes = [Outcome(row, "suppressed") for row in rows if row.recipient in suppressed]
+        pending = [row for row in rows if row.recipient not in suppressed]
         try:
             with self.rt.transport.connect() as connection:
-                self._send_all(connection, rows, report)
+                outcomes += self._send_all(connection, pending)
         except DeliveryError as exc:  # the relay could not even be reached
-            for row in rows:
-                self._defer(row, exc.message, report)
+            done = {o.row.id for o in outcomes}
+            outcomes += [self._deferral(row, exc.message) for row in pending if row.id not in done]
+        return outcomes
 
-    def _send_all(self, connection: Connection, rows: list[Outbox], report: DeliveryReport) -> None:
+    def _send_all(self, connection: Connection, rows: list[Outbox]) -> list[Outcome]:
+        outcomes = []
         for index, row in enumerate(rows):
-            if outbox.is_suppressed(row.recipient):
-                self._count(report, "suppressed", outbox.mark_suppressed(row))
-            elif not self._send_one(connection, row, report):
-                # the connection broke: hand the rest back at once, the next batch reconnects
-                for rest in rows[index + 1:]:
-                    self._count(report, "deferred", outbox.mark_deferred(rest, "connection lost earlier in batch",
-                                                                         self.rt.now()))
-                return
+            outcome = self._send_one(connection, row)
+            outcomes.append(outcome)
+            if outcome.connection_lost:
+                # hand the rest back at once; the next batch opens a new connection
+                now = self.rt.now()
+                outcomes += [Outcome(rest, "deferred", "connection lost earlier in batch", now)
+                             for rest in rows[index + 1:]]
+                break
+        return outcomes
 
-    def _send_one(self, connection: Connection, row: Outbox, report: DeliveryReport) -> bool:
+    def _send_one(self, connection: Connection, row: Outbox) -> Outcome:
         envelope_from = f"bounces+{self.rt.signer.verp_token(row.id)}@{self.rt.config.outbound.reply_domain}"
         try:
             answer = connection.send(envelope_from, row.recipient, bytes(row.raw))
         except DeliveryError as exc:
             if exc.permanent:
-                self._count(report, "failed", outbox.mark_failed(row, exc.message))
-                return True
-            self._defer(row, exc.message, report)
-            return exc.code is not None
-        self._count(report, "sent", outbox.mark_sent(row, answer, self.rt.now()))
-        return True
+                return Outcome(row, "failed", exc.message)
+            deferral = self._deferral(row, exc.message)
+            deferral.connection_lost = exc.code is None
+            return deferral
+        return Outcome(row, "sent", answer, self.rt.now())
 
-    def _defer(self, row: Outbox, answer: str, report: DeliveryReport) -> None:
+    def _deferral(self, row: Outbox, answer: str) -> Outcome:
         cfg = self.rt.config.outbound
         now = self.rt.now()
         if outbox.age(row, now) > timedelta(hours=cfg.give_up_hours):
-            self._count(report, "failed", outbox.mark_failed(row, f"gave up after {row.attempts} attempts: {answer}"))
-            return
-        retry_at = now + outbox.retry_delay(row.attempts, cfg.retry_initial_seconds, cfg.retry_max_seconds)
-        self._count(report, "deferred", outbox.mark_deferred(row, answer, retry_at))
+            return Outcome(row, "failed", f"gave up after {row.attempts} attempts: {answer}")
+        return Outcome(row, "deferred", answer,
+                       now + outbox.retry_delay(row.attempts, cfg.retry_initial_seconds, cfg.retry_max_seconds))
 
-    @staticmethod
-    def _count(report: DeliveryReport, outcome: str, still_ours: bool) -> None:
-        name = outcome if still_ours else "lost_lease"
+
+def _report(recorded: list[tuple[str, bool]]) -> DeliveryReport:
+    report = DeliveryReport()
+    for status, still_ours in recorded:
+        name = status if still_ours else "lost_lease"
         setattr(report, name, getattr(report, name) + 1)
-        if not still_ours:
-            log.warning("lease lost before the outcome %s could be recorded", outcome)
+    if report.lost_lease:
+        log.warning("%d outcome(s) arrived after the lease ran out; another worker owns those rows",
+                    report.lost_lease)
+    return report

@@ -55,6 +55,25 @@ def _claimable(limit: int, now: datetime):
     return query.for_update(skip_locked=True) if is_postgres() else query
 
 
+@dataclass
+class Outcome:
+    """What became of one claimed row; recorded with the rest of its batch in one transaction."""
+
+    row: Outbox
+    status: str  # sent | deferred | failed | suppressed
+    response: str = ""
+    when: datetime | None = None  # sent_at, or the next attempt for a deferral
+    connection_lost: bool = False
+
+
+def record(outcomes: list[Outcome]) -> list[tuple[str, bool]]:
+    """Write every outcome at once; each tells whether this worker still held the row's lease."""
+    if not outcomes:
+        return []
+    with atomic_immediate():
+        return [(o.status, _RECORDERS[o.status](o)) for o in outcomes]
+
+
 def _finish(row: Outbox, **changes: object) -> bool:
     """Apply `changes` only while this worker still holds the lease on the row."""
     done = (Outbox.update(lease_until=None, lease_owner=None, **changes)
@@ -79,6 +98,14 @@ def mark_deferred(row: Outbox, response: str, retry_at: datetime) -> bool:
     return _finish(row, status="deferred", last_response=response, next_attempt_at=naive_utc(retry_at))
 
 
+_RECORDERS = {
+    "sent": lambda o: mark_sent(o.row, o.response, o.when),
+    "failed": lambda o: mark_failed(o.row, o.response),
+    "suppressed": lambda o: mark_suppressed(o.row),
+    "deferred": lambda o: mark_deferred(o.row, o.response, o.when),
+}
+
+
 def retry_delay(attempts: int, initial: int, maximum: int) -> timedelta:
     return timedelta(seconds=min(maximum, initial * 2 ** max(0, attempts - 1)))
 
@@ -87,6 +114,14 @@ def is_suppressed(address: str) -> bool:
     return Suppression.select().where(
         Suppression.email == address.lower(), Suppression.suppressed_at.is_null(False),
         Suppression.lifted_at.is_null()).exists()
+
+
+def suppressed_among(addresses: set[str]) -> set[str]:
+    """The addresses of a batch that must not be mailed, in one query."""
+    rows = Suppression.select(Suppression.email).where(
+        Suppression.email.in_(list(addresses)), Suppression.suppressed_at.is_null(False),
+        Suppression.lifted_at.is_null())
+    return {row.email for row in rows}
 
 
 def requeue(row_id: int, now: datetime) -> bool:
