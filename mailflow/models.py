@@ -106,6 +106,7 @@ class Document(BaseModel):
             (("customer", "type", "date"), False),
             (("customer", "amount_cents"), False),
             (("date",), False),
+            (("pdf_sha256",), False),  # retention deletes a PDF only when no other document shares it
         )
 
 
