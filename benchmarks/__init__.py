@@ -1,0 +1,1 @@
+"""Performance runs that print absolute figures and ratios to a baseline measured in the same run."""

@@ -1,0 +1,5 @@
+"""`python -m benchmarks [--quick] [NAME …]`."""
+
+from benchmarks.run import main
+
+main()
