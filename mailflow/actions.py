@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from mailflow import audit, ratelimit
 from mailflow.clock import naive_utc
+from mailflow.db import atomic_immediate, is_postgres
 from mailflow.errors import ValidationError
 from mailflow.models import Customer, DuplicateRequest, Notification, Outbox, Preference, User
 from mailflow.outbound import mails
@@ -60,7 +61,7 @@ def set_frequency(rt: Runtime, user: User, frequency: str, customer: Customer | 
                   actor: str | None = None) -> int:
     """Change how often `user` hears about one customer number (or all); pending notices follow."""
     frequency = validation.frequency(frequency)
-    with rt.db.atomic():
+    with atomic_immediate():  # SQLite: wait for a running digest instead of failing on a stale read
         query = Preference.update(frequency=frequency, updated_at=naive_utc(rt.now())).where(Preference.user == user)
         changed = query.where(Preference.customer == customer).execute() if customer else query.execute()
         _move_pending(rt, user, frequency, customer)
@@ -73,6 +74,8 @@ def _move_pending(rt: Runtime, user: User, frequency: str, customer: Customer | 
     pending = Notification.select().where(Notification.user == user, Notification.status == "pending")
     if customer is not None:
         pending = pending.where(Notification.customer == customer)
+    if is_postgres():  # a digest taking these rows meanwhile: wait for it, then leave what it took
+        pending = pending.for_update()
     for note in pending:
         if frequency == "immediate":
             note.outbox, note.status = mails.document_notice(rt, user, note.document), "queued"
