@@ -1,0 +1,98 @@
+"""The inbound SMTP door: check the recipient and size, store the raw bytes, and only then say 250."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from mailflow.errors import StorageError
+from mailflow.inbound.store import store_raw
+from mailflow.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+REFUSED_DOMAIN = "550 5.1.2 Mail for this domain is not accepted here"
+TOO_BIG = "552 5.3.4 Message too big for this system"
+
+
+@dataclass
+class InboundHandler:
+    """aiosmtpd handler: check, store, answer (the work itself happens in the inbound worker)."""
+
+    rt: Runtime
+    domains: frozenset[str]
+    max_bytes: int
+    executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(4, "smtp-store"))
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
+                          rcpt_options: list[str]) -> str:
+        if address.rpartition("@")[2].strip().rstrip(".").lower() not in self.domains:
+            return REFUSED_DOMAIN
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        if len(raw) > self.max_bytes:
+            return TOO_BIG
+        loop = asyncio.get_running_loop()
+        try:
+            row = await loop.run_in_executor(self.executor, self._store, raw, envelope.mail_from,
+                                             list(envelope.rcpt_tos))
+        except StorageError as exc:
+            log.error("inbound SMTP: %s", exc.message)
+            return exc.smtp_reply
+        return f"250 2.0.0 Stored as {row.id}"
+
+    def _store(self, raw: bytes, mail_from: str | None, rcpt_tos: list[str]):
+        # A connection per call: executor threads come and go, and must not keep one open.
+        with self.rt.db.connection_context():
+            return store_raw(self.rt, raw, "smtp", mail_from or "", rcpt_tos)
+
+
+class TolerantSMTP(SMTP):
+    """Accepts lines longer than RFC 5321's 1000 octets: refusing them would lose real mail."""
+
+    line_length_limit = 1 << 20
+
+
+class _Controller(Controller):
+    def factory(self) -> SMTP:
+        return TolerantSMTP(self.handler, **self.SMTP_kwargs)
+
+
+class InboundSmtpServer:
+    """Start and stop the inbound SMTP listener (own thread and event loop)."""
+
+    def __init__(self, rt: Runtime, host: str | None = None, port: int | None = None) -> None:
+        cfg = rt.config.inbound.smtp
+        self.host = host or cfg.host
+        self.port = port if port is not None else cfg.port
+        self.port = self.port or free_port(self.host)
+        self.handler = InboundHandler(rt, frozenset(d.lower().rstrip(".") for d in cfg.domains),
+                                      cfg.max_message_bytes)
+        self.controller = _Controller(self.handler, hostname=self.host, port=self.port,
+                                      data_size_limit=cfg.max_message_bytes, enable_SMTPUTF8=True,
+                                      ident="mailflow inbound")
+
+    def start(self) -> "InboundSmtpServer":
+        self.controller.start()
+        log.info("inbound SMTP listening on %s:%s", self.host, self.port)
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+        self.handler.executor.shutdown(wait=True)
+
+
+def free_port(host: str) -> int:
+    """A port nobody listens on, for port 0 (aiosmtpd needs to know its port up front)."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
