@@ -32,16 +32,18 @@ def digest() -> None:
               help="Run as if at this moment (local [scheduler] timezone unless an offset is given). "
                    "Default: now.")
 @click.option("--dry-run", is_flag=True, help="Print who would get what; change nothing.")
-def digest_run(frequency: str, moment: str | None, dry_run: bool) -> None:
+@click.option("--batch", default=digests.CHUNK, show_default=True, type=click.IntRange(1, 10_000),
+              help="Recipients per transaction.")
+def digest_run(frequency: str, moment: str | None, dry_run: bool, batch: int) -> None:
     """Send the digests of the period a run at --now covers; a digest already sent is never sent again."""
     rt = runtime()
     when = parse_moment(moment, rt.config.scheduler.timezone) if moment else rt.now()
     period = digests.period_for(rt, frequency, when)
     if dry_run:
-        show_plan(digests.plan(rt, period), period)
+        show_plan(digests.plan(rt, period, batch), period)
         return
     with progress(digests.count_recipients(period), f"{frequency} digests") as step:
-        report = digests.run(rt, frequency, when, progress=step)
+        report = digests.run(rt, frequency, when, batch, progress=step)
     click.echo(report.summary())
 
 
