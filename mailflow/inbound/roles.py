@@ -1,13 +1,28 @@
-"""The inbound role of `mailflow serve`; nothing to run until this side exists."""
+"""The inbound role of `mailflow serve`: the SMTP door, the support-mailbox poller and the inbound worker."""
 
 from __future__ import annotations
 
 import threading
 
+from mailflow.inbound.mailbox import make_poller, run_poller
+from mailflow.inbound.processing import InboundWorker
+from mailflow.inbound.smtp_server import InboundSmtpServer
 from mailflow.runtime import Runtime
-from mailflow.serve import role
+from mailflow.serve import role, thread
 
 
 @role("inbound")
 def start_inbound(rt: Runtime, stop: threading.Event) -> list[threading.Thread]:
-    return []
+    threads = [thread("inbound-worker", lambda: InboundWorker(rt).run(stop))]
+    if rt.config.inbound.smtp.enabled:
+        server = InboundSmtpServer(rt).start()  # listening before serve reports the role started
+        threads.append(thread("inbound-smtp", lambda: _serve_smtp(server, stop)))
+    if rt.config.inbound.imap.enabled:
+        poller = make_poller(rt)
+        threads.append(thread("inbound-imap", lambda: run_poller(poller, rt, stop)))
+    return threads
+
+
+def _serve_smtp(server: InboundSmtpServer, stop: threading.Event) -> None:
+    stop.wait()
+    server.stop()

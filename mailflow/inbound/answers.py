@@ -1,0 +1,63 @@
+"""Whether and how mailflow answers a message: never to robots or strangers, a few a day, in the user's language."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from mailflow import ratelimit
+from mailflow.errors import RateLimited
+from mailflow.inbound.understanding import Understanding, own_domains
+from mailflow.models import Customer, Outbox, User
+from mailflow.outbound import mails
+from mailflow.runtime import Runtime
+
+DAY = timedelta(days=1)
+# RFC 3834 2: mail from lists and bulk senders is never answered automatically.
+_LIST_HEADERS = ("list-id", "list-post", "list-help", "list-unsubscribe", "x-loop")
+
+
+def refusal(rt: Runtime, u: Understanding, envelope_from: str | None) -> str | None:
+    """Why this message must get no answer at all, or None when one may be sent."""
+    if u.sender is None:
+        return "unknown sender: never answered"
+    if u.classification.kind != "message":
+        return f"{u.classification.kind}: never answered"
+    if envelope_from == "":
+        return "null return path: never answered"
+    if any(name in u.parsed.headers for name in _LIST_HEADERS):
+        return "list or bulk mail: never answered"
+    if u.sender.email.rpartition("@")[2] in own_domains(rt) or u.sender.email == rt.config.outbound.from_address:
+        return "our own address: never answered"
+    return None
+
+
+@dataclass
+class Budget:
+    """At most `[inbound] answers_per_day` answers to one address per day, shared by every process."""
+
+    rt: Runtime
+    user: User
+
+    @property
+    def key(self) -> str:
+        return f"answer:{self.user.id}"
+
+    def available(self) -> bool:
+        limit = self.rt.config.inbound.answers_per_day
+        return ratelimit.remaining(self.key, limit, DAY, self.rt.now()) > 0
+
+    def spend(self) -> bool:
+        try:
+            ratelimit.hit(self.key, self.rt.config.inbound.answers_per_day, DAY, self.rt.now())
+        except RateLimited:
+            return False
+        return True
+
+
+def send(rt: Runtime, user: User, template: str, context: dict[str, Any], customer: Customer | None,
+         in_reply_to: str | None) -> Outbox:
+    """Queue an answer: `Auto-Submitted: auto-replied`, threaded under the message it answers."""
+    return mails.queue(rt, mails.MailRequest(user, template, "answer", "answer", context, customer,
+                                             auto_submitted="auto-replied", in_reply_to=in_reply_to))

@@ -1,0 +1,171 @@
+"""Bounces and complaints: mark the delivery the VERP address names, score the address, suppress the dead."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from email import message_from_bytes
+from email.policy import compat32
+
+from mailflow.clock import naive_utc
+from mailflow.errors import TokenError
+from mailflow.inbound.classification import BounceInfo
+from mailflow.inbound.outcome import Outcome
+from mailflow.inbound.parsing import parse_address
+from mailflow.inbound.understanding import Understanding
+from mailflow.models import Access, Customer, Outbox, Suppression, User
+from mailflow.outbound import mails
+from mailflow.runtime import Runtime
+from mailflow.signing import token_from_address
+
+# Where a returned original is quoted, the VERP address usually is too; no need to read further.
+_SCAN_BYTES = 256 * 1024
+_SUCCESS = ("delivered", "relayed", "expanded")
+_ARF_RECIPIENT = re.compile(rb"^Original-Rcpt-To:\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
+
+
+def handle_bounce(rt: Runtime, raw: bytes, u: Understanding, recipients: list[str]) -> Outcome:
+    info = u.classification.bounce or BounceInfo([], False, None, None)
+    out = verp_outbox(rt, raw, recipients)
+    addresses = [out.recipient] if out else mailed(info.recipients)
+    what = f"{info.action or 'failed'} {info.status or 'no status'}"
+    if (info.action or "") in _SUCCESS:
+        return Outcome("ignored", f"delivery report ({what}): nothing to do", outbox=out)
+    if not addresses:
+        return Outcome("ignored", f"bounce ({what}) for no address mailflow sent to", outbox=out)
+    if out is not None:
+        _mark(rt, out, info)
+    return _score_all(rt, addresses, info, out, what)
+
+
+def _score_all(rt: Runtime, addresses: list[str], info: BounceInfo, out: Outbox | None, what: str) -> Outcome:
+    notes, dead = [], []
+    for address in addresses:
+        if not info.permanent or (info.action or "failed") != "failed":
+            notes.append(f"{address}: temporary, recorded")
+            continue
+        row, newly = add_point(rt, address, f"bounce {info.status or ''} {info.diagnostic or ''}".strip())
+        notes.append(f"{address}: score {row.score:g}/{rt.config.bounces.score_threshold:g}"
+                     + (", suppressed" if newly else ""))
+        dead += [address] if newly else []
+    told = [c for address in dead for c in dead_primary(rt, address)]
+    action = f"bounce {what}" + (f" for outbox #{out.id}" if out else "") + ": " + "; ".join(notes)
+    if told:
+        action += "; dead primary contact of " + ", ".join(c.number for c in told) + ", shared users told"
+    user = User.get_or_none(User.email == addresses[0])
+    return Outcome("staff" if told else "processed", action, user, out.customer if out else None, out)
+
+
+def _mark(rt: Runtime, out: Outbox, info: BounceInfo) -> None:
+    detail = f"{info.status or ''} {info.diagnostic or ''}".strip()[:900]
+    if (info.action or "failed") == "delayed":
+        Outbox.update(last_response=f"delayed (DSN): {detail}").where(Outbox.id == out.id).execute()
+        return
+    Outbox.update(bounced_at=naive_utc(rt.now()), last_response=f"bounced (DSN): {detail}").where(
+        Outbox.id == out.id).execute()
+
+
+def handle_complaint(rt: Runtime, raw: bytes, recipients: list[str]) -> Outcome:
+    """A spam complaint (ARF): the address is suppressed at once, whatever its score."""
+    out = verp_outbox(rt, raw, recipients)
+    addresses = [out.recipient] if out else mailed(complained_addresses(raw))
+    if not addresses:
+        return Outcome("staff", "spam complaint naming no address mailflow sent to", outbox=out)
+    for address in addresses:
+        suppress(rt, address, "spam complaint (ARF)")
+    user = User.get_or_none(User.email == addresses[0])
+    return Outcome("processed", f"spam complaint: {', '.join(addresses)} suppressed", user,
+                   out.customer if out else None, out)
+
+
+def verp_outbox(rt: Runtime, raw: bytes, recipients: list[str]) -> Outbox | None:
+    """The outbound mail a bounce is about, named by a genuine `bounces+TOKEN@` address."""
+    domain = re.escape(rt.config.outbound.reply_domain.encode())
+    quoted = [m.decode() for m in re.findall(rb"bounces\+[A-Za-z2-7]+@" + domain, raw[:_SCAN_BYTES], re.I)]
+    for address in [*recipients, *quoted]:
+        token = token_from_address(address, "bounces")
+        try:
+            outbox_id = rt.signer.read_verp_token(token) if token else None
+        except TokenError:
+            continue
+        found = Outbox.get_or_none(Outbox.id == outbox_id) if outbox_id else None
+        if found is not None:
+            return found
+    return None
+
+
+def mailed(addresses: list[str]) -> list[str]:
+    """Only addresses mailflow has written to: a forged report must not silence anyone else."""
+    wanted = [a.lower() for a in addresses if a]
+    if not wanted:
+        return []
+    known = {r.recipient for r in Outbox.select(Outbox.recipient).where(Outbox.recipient.in_(wanted))}
+    return [a for a in dict.fromkeys(wanted) if a in known]
+
+
+def complained_addresses(raw: bytes) -> list[str]:
+    found = [parse_address(m.decode("utf-8", "replace")) for m in _ARF_RECIPIENT.findall(raw[:_SCAN_BYTES])]
+    return [a for a in found if a] or _original_to(raw)
+
+
+def _original_to(raw: bytes) -> list[str]:
+    tree = message_from_bytes(raw[:_SCAN_BYTES], policy=compat32)
+    for part in tree.walk():
+        inner = part.get_payload()
+        if part.get_content_type() == "message/rfc822" and isinstance(inner, list) and inner:
+            address = parse_address(inner[0].get("To"))
+            return [address] if address else []
+    return []
+
+
+def add_point(rt: Runtime, address: str, reason: str) -> tuple[Suppression, bool]:
+    """Mailman-style score: one point a day at most, reset when stale; True when this suppressed it."""
+    now = naive_utc(rt.now())
+    row = _suppression(address)
+    if row.last_bounce_at and now - row.last_bounce_at > timedelta(days=rt.config.bounces.stale_days):
+        row.score = 0.0
+    if row.score == 0 or row.last_bounce_at is None or row.last_bounce_at.date() < now.date():
+        row.score += 1
+    row.last_bounce_at = now
+    newly = row.score >= rt.config.bounces.score_threshold and not is_active(row)
+    if newly:
+        _set_suppressed(row, now, f"{reason} (score {row.score:g})")
+    row.save()
+    return row, newly
+
+
+def suppress(rt: Runtime, address: str, reason: str) -> Suppression:
+    row = _suppression(address)
+    if not is_active(row):
+        _set_suppressed(row, naive_utc(rt.now()), reason)
+        row.save()
+    return row
+
+
+def _suppression(address: str) -> Suppression:
+    return Suppression.get_or_create(email=address.lower())[0]
+
+
+def _set_suppressed(row: Suppression, now: datetime, reason: str) -> None:
+    row.suppressed_at, row.lifted_at, row.reason = now, None, reason[:500]
+
+
+def is_active(row: Suppression) -> bool:
+    return row.suppressed_at is not None and row.lifted_at is None
+
+
+def dead_primary(rt: Runtime, address: str) -> list[Customer]:
+    """Customer numbers whose primary contact is `address`; their shared users are told by mail."""
+    customers = list(Customer.select().join(User, on=(Customer.primary_user == User.id))
+                     .where(User.email == address.lower()))
+    for customer in customers:
+        for shared in _shared_users(customer):
+            mails.queue(rt, mails.MailRequest(shared, "primary_bounced", "primary_bounced", "notify",
+                                              {"primary": customer.primary_user}, customer))
+    return customers
+
+
+def _shared_users(customer: Customer) -> list[User]:
+    return list(User.select().join(Access, on=(Access.user == User.id))
+                .where(Access.customer == customer, Access.role == "shared").order_by(User.id))
+

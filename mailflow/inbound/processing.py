@@ -1,0 +1,177 @@
+"""The inbound worker: claims stored messages with a lease, understands them, acts, and records what it did."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import traceback
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from mailflow.clock import naive_utc
+from mailflow.db import atomic_immediate, is_postgres
+from mailflow.errors import Conflict, NotFound
+from mailflow.inbound import bounces
+from mailflow.inbound.conversation import handle_message
+from mailflow.inbound.outcome import Outcome
+from mailflow.inbound.store import envelope_recipients
+from mailflow.inbound.understanding import Understanding, understand
+from mailflow.models import InboundMessage
+from mailflow.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5  # a message that kills its worker this often is failed, not retried forever
+BATCH = 20
+# Claimed rows come back without `raw`: a batch of 25 MB messages is read one message at a time.
+_LIGHT = (InboundMessage.id, InboundMessage.message_id, InboundMessage.envelope_from, InboundMessage.envelope_to,
+          InboundMessage.attempts, InboundMessage.lease_until, InboundMessage.status)
+
+
+class LeaseLost(Exception):
+    """Another worker took the message over while this one was still at it; its work is rolled back."""
+
+
+def claim(rt: Runtime, limit: int = BATCH) -> list[InboundMessage]:
+    """Take up to `limit` waiting messages (or ones whose worker's lease ran out), without their raw bytes."""
+    now = naive_utc(rt.now())
+    until = now + timedelta(seconds=rt.config.inbound.lease_seconds)
+    query = (InboundMessage.update(status="processing", lease_until=until, attempts=InboundMessage.attempts + 1)
+             .where(InboundMessage.id.in_(_claimable(limit, now))).returning(*_LIGHT))
+    with atomic_immediate():
+        rows = list(query.objects(InboundMessage).execute())
+    return sorted(rows, key=lambda row: row.id)
+
+
+def _claimable(limit: int, now: datetime):
+    waiting = InboundMessage.status == "received"
+    abandoned = (InboundMessage.status == "processing") & (InboundMessage.lease_until < now)
+    query = (InboundMessage.select(InboundMessage.id).where(waiting | abandoned)
+             .order_by(InboundMessage.received_at, InboundMessage.id).limit(limit))
+    # PostgreSQL: concurrent workers skip each other's rows instead of waiting on them.
+    return query.for_update(skip_locked=True) if is_postgres() else query
+
+
+def process(rt: Runtime, row: InboundMessage) -> str:
+    """Handle one claimed message; whatever goes wrong is recorded on it, never raised."""
+    try:
+        with atomic_immediate():
+            _record(row, *_handle(rt, row), now=rt.now())
+    except LeaseLost:
+        log.warning("inbound message %s was taken over by another worker", row.id)
+        return "lost"
+    except Exception as exc:  # one bad message must never stop the worker
+        log.exception("inbound message %s failed", row.id)
+        _record_failure(rt, row, exc)
+        return "failed"
+    return InboundMessage.get_by_id(row.id).status
+
+
+def _handle(rt: Runtime, row: InboundMessage) -> tuple[Understanding | None, Outcome]:
+    if row.attempts > MAX_ATTEMPTS:
+        return None, Outcome("failed", f"gave up after {row.attempts - 1} interrupted attempts")
+    raw = _raw(row.id)
+    if raw is None:
+        return None, Outcome("failed", "the raw message was purged; nothing left to read")
+    recipients = envelope_recipients(row)
+    u = understand(rt, raw, row.envelope_from, recipients)
+    return u, _act(rt, row, raw, u, recipients)
+
+
+def _raw(row_id: int) -> bytes | None:
+    found = InboundMessage.select(InboundMessage.raw).where(InboundMessage.id == row_id).scalar()
+    return None if found is None else bytes(found)
+
+
+def _act(rt: Runtime, row: InboundMessage, raw: bytes, u: Understanding, recipients: list[str]) -> Outcome:
+    kind = u.classification.kind
+    if kind == "bounce":
+        return bounces.handle_bounce(rt, raw, u, recipients + u.parsed.to_addrs)
+    if kind == "complaint":
+        return bounces.handle_complaint(rt, raw, recipients + u.parsed.to_addrs)
+    if kind == "auto_reply":
+        signal = ", ".join(u.classification.signals[:3]) or u.classification.reason
+        return Outcome("ignored", f"automatic reply ({signal}): recorded, never answered", u.sender)
+    return handle_message(rt, row, u)
+
+
+def _record(row: InboundMessage, u: Understanding | None, outcome: Outcome, now: datetime) -> None:
+    fields = {} if u is None else _understood(u)
+    done = (InboundMessage.update(
+        status=outcome.status, action=outcome.action[:4000], lease_until=None,
+        error=outcome.action[:4000] if outcome.status == "failed" else None,
+        processed_at=naive_utc(now), user=outcome.user, customer=outcome.customer, outbox=outcome.outbox,
+        **fields)
+        .where(InboundMessage.id == row.id, InboundMessage.status == "processing",
+               InboundMessage.lease_until == row.lease_until).execute())
+    if not done:
+        raise LeaseLost(row.id)
+
+
+def _understood(u: Understanding) -> dict[str, object]:
+    return {"kind": u.kind, "from_addr": (u.parsed.from_addr or "")[:254] or None,
+            "subject": u.parsed.subject[:2000], "reply_text": u.reply_text[:100_000],
+            "commands": json.dumps([{"name": c.name, "args": list(c.args)} for c in u.commands])}
+
+
+def _record_failure(rt: Runtime, row: InboundMessage, exc: Exception) -> None:
+    summary = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    with rt.db.atomic():
+        (InboundMessage.update(status="failed", error=summary[:4000], lease_until=None,
+                               processed_at=naive_utc(rt.now()))
+         .where(InboundMessage.id == row.id, InboundMessage.lease_until == row.lease_until).execute())
+
+
+def retry_failed(rt: Runtime) -> int:
+    """Put every failed message back in line (`mailflow inbound process --retry-failed`)."""
+    return InboundMessage.update(status="received", error=None).where(InboundMessage.status == "failed").execute()
+
+
+def reprocess(rt: Runtime, message_id: int) -> InboundMessage:
+    """Handle one message again now, whatever became of it before (staff's "reprocess")."""
+    now = naive_utc(rt.now())
+    until = now + timedelta(seconds=rt.config.inbound.lease_seconds)
+    if not InboundMessage.select().where(InboundMessage.id == message_id).exists():
+        raise NotFound(f"no inbound message {message_id}")
+    with atomic_immediate():
+        busy = (InboundMessage.status == "processing") & (InboundMessage.lease_until >= now)
+        taken = (InboundMessage.update(status="processing", lease_until=until, attempts=1, error=None)
+                 .where(InboundMessage.id == message_id, ~busy).execute())
+    if not taken:
+        raise Conflict(f"inbound message {message_id} is being processed right now")
+    process(rt, InboundMessage.select(*_LIGHT).where(InboundMessage.id == message_id).get())
+    return InboundMessage.get_by_id(message_id)
+
+
+@dataclass
+class InboundWorker:
+    rt: Runtime
+
+    def run_once(self) -> Counter[str]:
+        """Process one batch; an empty count means nothing was waiting."""
+        return Counter(process(self.rt, row) for row in claim(self.rt))
+
+    def flush(self) -> Counter[str]:
+        """Process everything stored, then return how each message ended."""
+        total: Counter[str] = Counter()
+        while batch := self.run_once():
+            total.update(batch)
+        return total
+
+    def run(self, stop: threading.Event) -> None:
+        try:
+            while not stop.is_set():
+                self._round(stop)
+        finally:
+            self.rt.db.close()
+
+    def _round(self, stop: threading.Event) -> None:
+        try:
+            idle = not self.run_once()
+        except Exception:  # the database may be away for a moment; the worker must outlive that
+            log.exception("inbound batch failed")
+            idle = True
+        if idle:
+            stop.wait(self.rt.config.inbound.poll_seconds)

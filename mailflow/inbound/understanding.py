@@ -1,0 +1,141 @@
+"""What mailflow makes of one inbound message, without changing anything: kind, reply, commands, token."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mailflow.errors import TokenError
+from mailflow.inbound.classification import Classification, classify
+from mailflow.inbound.command_parser import ParsedCommand, find_commands
+from mailflow.inbound.parsing import ParsedMessage, parse_address, parse_message
+from mailflow.inbound.trimming import trim_reply
+from mailflow.models import Customer, User
+from mailflow.runtime import Runtime
+from mailflow.signing import ReplyClaim, today_utc, token_from_address
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    """The reply token a message was sent to, and whether it may be acted on."""
+
+    valid: bool
+    reason: str | None = None  # "invalid" | "expired" when not valid
+    claim: ReplyClaim | None = None
+    user: User | None = None
+    customer: Customer | None = None
+
+
+@dataclass(frozen=True)
+class Understanding:
+    parsed: ParsedMessage
+    classification: Classification
+    reply_text: str
+    commands: list[ParsedCommand]
+    token: TokenCheck | None
+    sender: User | None  # the registered user the From address belongs to
+
+    @property
+    def kind(self) -> str:
+        base = self.classification.kind
+        return "command" if base == "message" and self.commands else base
+
+    @property
+    def authorized(self) -> bool:
+        """Commands may be acted on: a valid, unexpired token whose user is the sender."""
+        token = self.token
+        return bool(token and token.valid and token.user and self.sender and token.user.id == self.sender.id)
+
+    @property
+    def spoofed(self) -> bool:
+        """A valid token, but the From address is not the user it was issued to."""
+        token = self.token
+        return bool(token and token.valid and token.user and not self.authorized)
+
+
+def understand(rt: Runtime, raw: bytes, envelope_from: str | None = None,
+               envelope_to: list[str] | None = None) -> Understanding:
+    parsed = parse_message(raw)
+    classification = classify(parsed, raw, envelope_from=envelope_from)
+    reply = trim_reply(parsed.text)
+    # Only people give commands: a bounce quoting "STOP" or an out-of-office saying "HELP" does not.
+    commands = find_commands(parsed.subject, reply) if classification.kind == "message" else []
+    recipients = list(envelope_to or []) + _header_recipients(parsed)
+    return Understanding(parsed, classification, reply, commands, check_token(rt, recipients),
+                         _registered(parsed.from_addr))
+
+
+def _header_recipients(parsed: ParsedMessage) -> list[str]:
+    # The IMAP door knows no envelope; the mailbox's copy still names the reply address in its headers.
+    extra = [parse_address(v) for name in ("delivered-to", "x-original-to") for v in parsed.headers.get_all(name)]
+    return parsed.to_addrs + [a for a in extra if a]
+
+
+def check_token(rt: Runtime, recipients: list[str]) -> TokenCheck | None:
+    """The first usable reply token among `recipients`; else why the one found is not; None without one."""
+    found: TokenCheck | None = None
+    for address in recipients:
+        token = _reply_token(rt, address)
+        if token is None:
+            continue
+        check = _read(rt, token)
+        if check.valid:
+            return check
+        found = found or check
+    return found
+
+
+def _reply_token(rt: Runtime, address: str) -> str | None:
+    domain = address.rpartition("@")[2].strip().strip(">").rstrip(".").lower()
+    if domain not in own_domains(rt):
+        return None
+    return token_from_address(address, "reply")
+
+
+def own_domains(rt: Runtime) -> set[str]:
+    cfg = rt.config
+    return {cfg.outbound.reply_domain.lower(), *(d.lower().rstrip(".") for d in cfg.inbound.smtp.domains)}
+
+
+def _read(rt: Runtime, token: str) -> TokenCheck:
+    try:
+        claim = rt.signer.read_reply_token(token, today_utc(rt.now()))
+    except TokenError as exc:
+        return TokenCheck(False, exc.reason)
+    user = User.get_or_none(User.id == claim.user_id)
+    customer = Customer.get_or_none(Customer.id == claim.customer_id) if claim.customer_id else None
+    if user is None:  # the account is gone: the token names nobody any more
+        return TokenCheck(False, "invalid", claim)
+    return TokenCheck(True, None, claim, user, customer)
+
+
+def _registered(address: str | None) -> User | None:
+    return User.get_or_none(User.email == address.lower()) if address else None
+
+
+def as_json(u: Understanding) -> dict[str, Any]:
+    """The `mailflow inbound inspect` view of a message."""
+    bounce = u.classification.bounce
+    return {
+        "kind": u.kind,
+        "from": u.parsed.from_addr,
+        "subject": u.parsed.subject,
+        "reply_text": u.reply_text,
+        "commands": [{"name": c.name, "args": list(c.args)} for c in u.commands],
+        "bounce": None if bounce is None else {
+            "recipients": bounce.recipients, "permanent": bounce.permanent, "status": bounce.status,
+            "diagnostic": bounce.diagnostic},
+        "auto_reply": u.classification.signals if u.classification.kind == "auto_reply" else None,
+        "token": _token_json(u),
+        "defects": u.parsed.defects,
+    }
+
+
+def _token_json(u: Understanding) -> dict[str, Any] | None:
+    token = u.token
+    if token is None:
+        return None
+    return {"valid": token.valid, "reason": token.reason,
+            "user": token.user.email if token.user else None,
+            "customer": token.customer.number if token.customer else None,
+            "sender_matches": u.authorized}

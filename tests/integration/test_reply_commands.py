@@ -1,0 +1,249 @@
+"""End to end through SMTP: a reply to a real notification is read, acted on and answered through the relay."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+
+import pytest
+
+from mailflow import tokens
+from mailflow.models import InboundMessage, Outbox, Preference, Suppression, Token, User
+from mailflow.outbound.delivery import DeliveryWorker
+from tests.support import factories
+from tests.support.inbound import (  # noqa: F401 (inbound_smtp is a fixture)
+    REPLY_DOMAIN, inbound_smtp, message, outlook_reply_fr, send, settle,
+)
+
+MARIE = factories.MARIE.email
+
+
+@pytest.fixture
+def notice(smtp_rt, relay) -> EmailMessage:
+    """Marie's "new document" mail for F2026-0042, as the relay received it."""
+    factories.customer(smtp_rt)
+    factories.document(smtp_rt)
+    DeliveryWorker(smtp_rt).flush()
+    [got] = relay.to(MARIE)
+    relay.received.clear()
+    return got.message
+
+
+def reply(smtp_rt, inbound_smtp, notice: EmailMessage, command: str, sender: str = MARIE,
+          **headers: str) -> InboundMessage:
+    raw = outlook_reply_fr(sender, notice["Reply-To"], command, notice, **headers)
+    answer = send(inbound_smtp, raw, sender, notice["Reply-To"])
+    assert answer.code == 250
+    settle(smtp_rt)
+    return InboundMessage.select().order_by(InboundMessage.id.desc()).get()
+
+
+def text_of(msg: EmailMessage) -> str:
+    return msg.get_body(("plain",)).get_content()
+
+
+def test_french_outlook_duplicata_mails_the_pdf(smtp_rt, relay, inbound_smtp, notice):
+    row = reply(smtp_rt, inbound_smtp, notice, "DUPLICATA F2026-0042")
+    assert (row.status, row.kind) == ("processed", "command")
+    assert row.reply_text.startswith("DUPLICATA F2026-0042") and "De :" not in row.reply_text
+    assert '"duplicate"' in row.commands and "F2026-0042" in row.commands
+    [got] = relay.to(MARIE)
+    msg = got.message
+    [pdf] = [p for p in msg.iter_attachments() if p.get_content_type() == "application/pdf"]
+    assert pdf.get_filename() == "F2026-0042-duplicate.pdf" and pdf.get_content().startswith(b"%PDF")
+    assert msg["Auto-Submitted"] == "auto-replied" and msg["In-Reply-To"] == row.message_id
+    assert "DUPLICATA" in msg["Subject"]
+
+
+def test_the_same_reply_from_a_spoofed_from_does_nothing(smtp_rt, relay, inbound_smtp, notice):
+    row = reply(smtp_rt, inbound_smtp, notice, "DUPLICATA F2026-0042", sender="mallory@evil.example")
+    assert row.status == "staff" and "does not match" in row.action
+    assert relay.received == []
+    assert not Outbox.select().where(Outbox.kind == "duplicate").exists()
+
+
+def test_a_known_user_using_someone_elses_reply_address_is_not_acted_for(smtp_rt, relay, inbound_smtp, notice):
+    factories.share(smtp_rt)
+    row = reply(smtp_rt, inbound_smtp, notice, "DUPLICATA F2026-0042", sender=factories.JAN.email)
+    assert row.status == "staff"
+    [got] = relay.to(factories.JAN.email)  # told why, in Dutch, at the registered address
+    assert "doorgestuurd naar onze klantendienst" in text_of(got.message)
+    assert not any(p.get_content_type() == "application/pdf" for p in got.message.walk())
+
+
+def test_resend_issues_a_new_invitation_and_old_links_stop_working(smtp_rt, relay, inbound_smtp, notice):
+    before = list(Token.select().where(Token.purpose == "invitation"))
+    row = reply(smtp_rt, inbound_smtp, notice, "RENVOYER")
+    assert row.status == "processed" and "invitation" in row.action
+    [got] = relay.to(MARIE)
+    assert got.message["Auto-Submitted"] == "auto-replied"
+    link = next(line for line in text_of(got.message).splitlines() if "/auth/" in line).strip()
+    assert tokens.peek(link.rsplit("/", 1)[1], smtp_rt.now()).user.email == MARIE
+    assert all(Token.get_by_id(t.id).revoked_at is not None for t in before)
+
+
+def test_login_mails_a_magic_link(smtp_rt, relay, inbound_smtp, notice):
+    row = reply(smtp_rt, inbound_smtp, notice, "CONNEXION")
+    assert row.status == "processed"
+    [got] = relay.to(MARIE)
+    assert "/auth/" in text_of(got.message) and got.message["In-Reply-To"] == row.message_id
+
+
+def test_weekly_sets_the_frequency_for_the_token_customer_and_answers(smtp_rt, relay, inbound_smtp, notice):
+    factories.customer(smtp_rt, "DL5000001", company="Garage Dupont Namur")
+    row = reply(smtp_rt, inbound_smtp, notice, "weekly")
+    marie = User.get(User.email == MARIE)
+    freqs = {p.customer.number: p.frequency for p in Preference.select().where(Preference.user == marie)}
+    assert freqs == {"DL2123456": "weekly", "DL5000001": "immediate"}
+    assert row.status == "processed" and row.customer.number == "DL2123456"
+    [got] = relay.to(MARIE)
+    assert "une fois par semaine, pour le numéro client DL2123456" in text_of(got.message)
+    assert got.message["Auto-Submitted"] == "auto-replied"
+
+
+def test_stop_turns_notifications_off_and_says_how_to_turn_them_on(smtp_rt, relay, inbound_smtp, notice):
+    reply(smtp_rt, inbound_smtp, notice, "Stop")
+    marie = User.get(User.email == MARIE)
+    assert Preference.get(Preference.user == marie).frequency == "off"
+    text = text_of(relay.to(MARIE)[0].message)
+    assert "ne recevrez plus de notifications" in text and "HEBDOMADAIRE" in text
+    assert "https://portal.example.test/settings" in text
+
+
+def test_help_lists_the_commands_in_the_users_language(smtp_rt, relay, inbound_smtp, notice):
+    row = reply(smtp_rt, inbound_smtp, notice, "aide")
+    assert row.status == "processed"
+    text = text_of(relay.to(MARIE)[0].message)
+    for keyword in ("AIDE", "CONNEXION", "RENVOYER", "DUPLICATA", "HEBDOMADAIRE", "STOP"):
+        assert keyword in text
+
+
+def test_help_works_without_a_token_for_a_known_sender_only(smtp_rt, relay, inbound_smtp, notice):
+    support = f"support@{REPLY_DOMAIN}"
+    assert send(inbound_smtp, message(MARIE, support, "HULP", "HULP"), MARIE, support).code == 250
+    assert send(inbound_smtp, message("nobody@example.org", support, "HELP", "HELP"), "nobody@example.org",
+                support).code == 250
+    settle(smtp_rt)
+    assert len(relay.to(MARIE)) == 1 and relay.to("nobody@example.org") == []
+    statuses = [r.status for r in InboundMessage.select().order_by(InboundMessage.id)]
+    assert statuses == ["processed", "staff"]
+
+
+def test_duplicate_of_an_unknown_document_says_why(smtp_rt, relay, inbound_smtp, notice):
+    row = reply(smtp_rt, inbound_smtp, notice, "DUPLICATA F2026-9999")
+    assert row.status == "processed" and "no such visible document" in row.action
+    text = text_of(relay.to(MARIE)[0].message)
+    assert "aucun document F2026-9999" in text
+
+
+def test_duplicates_are_rate_limited_per_document(smtp_rt, relay, inbound_smtp, notice):
+    limit = smtp_rt.config.limits.duplicates_per_document_per_day
+    for _ in range(limit + 1):
+        row = reply(smtp_rt, inbound_smtp, notice, "DUPLICATA F2026-0042")
+    assert "rate-limited" in row.action
+    assert Outbox.select().where(Outbox.kind == "duplicate").count() == limit
+    assert "déjà demandé" in text_of(relay.received[-1].message)
+
+
+def test_answers_per_address_per_day_are_capped(smtp_rt, relay, inbound_smtp, notice):
+    smtp_rt.config.inbound.answers_per_day = 2
+    for _ in range(4):
+        row = reply(smtp_rt, inbound_smtp, notice, "AIDE")
+    assert len(relay.to(MARIE)) == 2
+    assert "daily answer limit" in row.action
+
+
+def test_an_expired_reply_address_is_refused_with_the_reason(smtp_rt, relay, inbound_smtp, notice):
+    smtp_rt.clock.advance(days=smtp_rt.config.security.reply_token_days + 2)
+    row = reply(smtp_rt, inbound_smtp, notice, "HEBDOMADAIRE")
+    assert row.status == "staff" and "expired" in row.action
+    assert Preference.get().frequency == "immediate"
+    assert "a expiré" in text_of(relay.to(MARIE)[0].message)
+
+
+def test_an_out_of_office_reply_gets_no_answer(smtp_rt, relay, inbound_smtp, notice):
+    raw = message(MARIE, notice["Reply-To"], "Réponse automatique : " + notice["Subject"],
+                  "Je suis absente jusqu'au 15 novembre. AIDE", Auto_Submitted="auto-replied")
+    assert send(inbound_smtp, raw, MARIE, notice["Reply-To"]).code == 250
+    settle(smtp_rt)
+    row = InboundMessage.get()
+    assert (row.kind, row.status) == ("auto_reply", "ignored")
+    assert relay.received == []
+
+
+def test_a_message_that_is_not_a_command_goes_to_staff_with_one_acknowledgement(smtp_rt, relay, inbound_smtp,
+                                                                                 notice):
+    row = reply(smtp_rt, inbound_smtp, notice, "Bonjour, le montant me semble erroné, pouvez-vous vérifier ?")
+    assert (row.kind, row.status) == ("message", "staff")
+    assert row.reply_text.startswith("Bonjour, le montant me semble erroné")
+    [ack] = relay.to(MARIE)
+    assert "service clientèle" in text_of(ack.message) and ack.message["Auto-Submitted"] == "auto-replied"
+
+
+def test_a_postfix_dsn_to_the_verp_address_marks_that_delivery_bounced(smtp_rt, relay, inbound_smtp):
+    factories.customer(smtp_rt)
+    factories.document(smtp_rt)
+    DeliveryWorker(smtp_rt).flush()
+    [got] = relay.to(MARIE)
+    dsn = postfix_dsn(got.mail_from, MARIE, got.message["Message-ID"])
+    assert send(inbound_smtp, dsn, "", got.mail_from).code == 250
+    settle(smtp_rt)
+    row = InboundMessage.get()
+    notice_row = Outbox.get(Outbox.recipient == MARIE)
+    assert (row.kind, row.status, row.outbox_id) == ("bounce", "processed", notice_row.id)
+    assert notice_row.bounced_at is not None and "5.1.1" in notice_row.last_response
+    assert Suppression.get(Suppression.email == MARIE).score == 1
+    assert len(relay.received) == 1  # nobody answered the bounce
+
+
+def postfix_dsn(verp: str, recipient: str, original_id: str) -> bytes:
+    boundary = "8A3D6C0F2B.1762074000/mx.example.be"
+    return f"""\
+Return-Path: <>
+From: MAILER-DAEMON@mx.example.be (Mail Delivery System)
+Subject: Undelivered Mail Returned to Sender
+To: {verp}
+Auto-Submitted: auto-replied
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="{boundary}"
+Message-Id: <20261102090001.8A3D6C0F2B@mx.example.be>
+
+--{boundary}
+Content-Description: Notification
+Content-Type: text/plain; charset=us-ascii
+
+This is the mail system at host mx.example.be.
+
+I'm sorry to have to inform you that your message could not
+be delivered to one or more recipients.
+
+<{recipient}>: host mail.example.be[192.0.2.10] said: 550 5.1.1 <{recipient}>:
+    Recipient address rejected: User unknown in virtual mailbox table
+
+--{boundary}
+Content-Description: Delivery report
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.be
+X-Postfix-Queue-ID: 8A3D6C0F2B
+X-Postfix-Sender: rfc822; {verp}
+Arrival-Date: Mon,  2 Nov 2026 09:00:00 +0000 (UTC)
+
+Final-Recipient: rfc822; {recipient}
+Original-Recipient: rfc822;{recipient}
+Action: failed
+Status: 5.1.1
+Remote-MTA: dns; mail.example.be
+Diagnostic-Code: smtp; 550 5.1.1 <{recipient}>: Recipient address rejected: User
+    unknown in virtual mailbox table
+
+--{boundary}
+Content-Description: Undelivered Message Headers
+Content-Type: text/rfc822-headers
+
+Return-Path: <{verp}>
+From: Lease Services <documents@mailflow.example>
+To: {recipient}
+Message-ID: {original_id}
+
+--{boundary}--
+""".replace("\n", "\r\n").encode()
