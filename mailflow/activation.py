@@ -1,0 +1,134 @@
+"""Paperless opt-in codes: issued per customer number, typed in by people, single use, valid 15 weeks."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from mailflow import audit, ratelimit
+from mailflow.clock import aware_utc, naive_utc
+from mailflow.config import secret_key
+from mailflow.errors import PermissionDenied, TokenError, ValidationError
+from mailflow.models import ActivationCode, Customer, User
+from mailflow.runtime import Runtime
+
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32: no I, L, O or U to misread
+CONFUSABLE = str.maketrans({"O": "0", "I": "1", "L": "1"})
+LENGTH = 12  # eleven random symbols (55 bits) and one check symbol
+LIFETIME = timedelta(weeks=15)
+HOUR = timedelta(hours=1)
+
+REASONS = {
+    "mistyped": "this code has a typing mistake",
+    "unknown": "this code does not exist",
+    "not_yours": "this code is for a customer number you are not the primary contact of",
+    "superseded": "a newer code was issued for this customer number; use the latest one",
+    "expired": "this code has expired (codes are valid for 15 weeks)",
+    "used": "this code has already been used",
+    "already_active": "this customer number already receives its documents electronically",
+}
+
+
+def refused(reason: str) -> TokenError:
+    return TokenError(REASONS[reason], reason=reason)
+
+
+def normalize(text: str) -> str:
+    """What the person meant: no spaces or dashes, upper case, look-alike letters read as digits."""
+    return "".join(ch for ch in text.upper() if ch.isalnum()).translate(CONFUSABLE)
+
+
+def formatted(code: str) -> str:
+    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
+
+
+def check_symbol(body: str) -> str:
+    """Luhn mod 32: any single wrong symbol and most swapped neighbours are caught before a lookup."""
+    total, factor = 0, 2
+    for ch in reversed(body):
+        addend = factor * ALPHABET.index(ch)
+        total += addend // 32 + addend % 32
+        factor = 1 if factor == 2 else 2
+    return ALPHABET[(32 - total % 32) % 32]
+
+
+def well_formed(code: str) -> bool:
+    return (len(code) == LENGTH and all(ch in ALPHABET for ch in code)
+            and check_symbol(code[:-1]) == code[-1])
+
+
+def code_hash(rt: Runtime, code: str) -> str:
+    # keyed, so a copy of the database alone does not let anyone try the 2^55 codes offline
+    return hmac.new(secret_key(rt.config), b"activation code " + code.encode(), hashlib.sha256).hexdigest()
+
+
+def issue(rt: Runtime, customer: Customer, actor: str = "system") -> str:
+    """A new code for `customer`, shown once; older unused codes stop working."""
+    body = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH - 1))
+    code = body + check_symbol(body)
+    now = naive_utc(rt.now())
+    with rt.db.atomic():
+        (ActivationCode.update(superseded_at=now)
+         .where(ActivationCode.customer == customer, ActivationCode.used_at.is_null(),
+                ActivationCode.superseded_at.is_null()).execute())
+        ActivationCode.create(customer=customer, code_hash=code_hash(rt, code), issued_at=now,
+                              expires_at=naive_utc(rt.now() + LIFETIME))
+        audit.record(rt, actor, "activation.issue", customer.number)
+    return formatted(code)
+
+
+def latest(customer: Customer) -> ActivationCode | None:
+    return (ActivationCode.select().where(ActivationCode.customer == customer)
+            .order_by(ActivationCode.issued_at.desc(), ActivationCode.id.desc()).first())
+
+
+def redeem(rt: Runtime, user: User, text: str) -> Customer:
+    """Opt the code's customer number into electronic delivery; TokenError.reason says why not."""
+    ratelimit.hit(f"activation:{user.id}", rt.config.limits.activation_attempts_per_hour, HOUR, rt.now())
+    code = normalize(text)
+    if not well_formed(code):
+        raise refused("mistyped")
+    row = ActivationCode.get_or_none(ActivationCode.code_hash == code_hash(rt, code))
+    if row is None:
+        raise refused("unknown")
+    _check(rt, row, user)
+    return _activate(rt, row, user)
+
+
+def _check(rt: Runtime, row: ActivationCode, user: User) -> None:
+    customer = row.customer
+    if customer.primary_user_id != user.id:
+        raise refused("not_yours")
+    if row.superseded_at is not None:
+        raise refused("superseded")
+    if aware_utc(row.expires_at) <= rt.now():
+        raise refused("expired")
+    if customer.paperless:
+        raise refused("used" if row.used_at else "already_active")
+    if row.used_at is not None and latest(customer).id != row.id:
+        raise refused("used")  # only the latest code brings a number back after an opt-out
+
+
+def _activate(rt: Runtime, row: ActivationCode, user: User) -> Customer:
+    again = row.used_at is not None
+    with rt.db.atomic():
+        (ActivationCode.update(used_at=row.used_at or naive_utc(rt.now()), used_by=user)
+         .where(ActivationCode.id == row.id).execute())
+        Customer.update(paperless=True).where(Customer.id == row.customer_id).execute()
+        audit.record(rt, user.email, "activation.reactivate" if again else "activation.redeem",
+                     row.customer.number)
+    return Customer.get_by_id(row.customer_id)
+
+
+def opt_out(rt: Runtime, user: User, customer: Customer) -> Customer:
+    """Back to paper; the latest code (while valid) opts the number in again."""
+    if customer.primary_user_id != user.id:
+        raise PermissionDenied("only the primary contact can change how documents are delivered")
+    if not customer.paperless:
+        raise ValidationError(f"{customer.number} is not in electronic delivery", field="customer")
+    with rt.db.atomic():
+        Customer.update(paperless=False).where(Customer.id == customer.id).execute()
+        audit.record(rt, user.email, "activation.opt_out", customer.number)
+    return Customer.get_by_id(customer.id)

@@ -1,0 +1,218 @@
+"""Finding documents for the viewer and the API: filters, sort and pages, always scoped by customer number."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Iterable, Mapping
+
+from mailflow import validation
+from mailflow.errors import ValidationError
+from mailflow.models import Customer, Document, View
+
+SORTS = ("date", "number", "type", "customer", "amount")
+ORDERS = ("asc", "desc")
+PER_PAGE = 25
+MAX_PAGE = 2000  # deep offsets cost a scan; nobody pages 50,000 rows by hand
+FIELDS = ("date_from", "date_to", "number", "type", "amount_min", "amount_max", "customer", "sort", "order",
+          "page")
+
+
+@dataclass(frozen=True)
+class DocumentFilter:
+    """What the user asked for, checked; `customer` is a customer number such as DL2123456."""
+
+    date_from: date | None = None
+    date_to: date | None = None
+    number: str | None = None
+    type: str | None = None
+    amount_min: int | None = None
+    amount_max: int | None = None
+    customer: str | None = None
+    sort: str = "date"
+    order: str = "desc"
+    page: int = 1
+
+    def params(self, **changes: object) -> dict[str, str]:
+        """Query parameters that reproduce this filter (with `changes`), defaults left out."""
+        chosen = replace(self, **changes) if changes else self
+        raw = {"date_from": chosen.date_from, "date_to": chosen.date_to, "number": chosen.number,
+               "type": chosen.type, "amount_min": _amount_text(chosen.amount_min),
+               "amount_max": _amount_text(chosen.amount_max), "customer": chosen.customer,
+               "sort": None if chosen.sort == "date" else chosen.sort,
+               "order": None if chosen.order == default_order(chosen.sort) else chosen.order,
+               "page": None if chosen.page == 1 else chosen.page}
+        return {key: str(value) for key, value in raw.items() if value is not None}
+
+    @property
+    def is_filtered(self) -> bool:
+        return any(v is not None for v in (self.date_from, self.date_to, self.number, self.type,
+                                           self.amount_min, self.amount_max, self.customer))
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    id: int
+    number: str
+    type: str
+    date: date
+    amount_cents: int
+    currency: str
+    customer_id: int
+    customer_number: str
+    viewed: bool
+
+
+@dataclass(frozen=True)
+class DocumentPage:
+    rows: list[DocumentRow]
+    page: int
+    per_page: int
+    has_next: bool
+    filter: DocumentFilter = field(default_factory=DocumentFilter)
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+
+def default_order(sort: str) -> str:
+    """Newest first for dates, largest first for amounts, A to Z otherwise."""
+    return "desc" if sort in ("date", "amount") else "asc"
+
+
+def parse(params: Mapping[str, str]) -> DocumentFilter:
+    """Check query parameters; a ValidationError names the first bad one. Empty values mean "not set"."""
+    given = {key: params[key].strip() for key in FIELDS if params.get(key, "").strip()}
+    sort = _choice(given.get("sort", "date"), SORTS, "sort")
+    flt = DocumentFilter(
+        date_from=_date(given, "date_from"), date_to=_date(given, "date_to"), number=_number(given),
+        type=_type(given), amount_min=_amount(given, "amount_min"), amount_max=_amount(given, "amount_max"),
+        customer=given.get("customer", "").upper() or None, sort=sort,
+        order=_choice(given.get("order", default_order(sort)), ORDERS, "order"), page=_page(given))
+    _check_ranges(flt)
+    return flt
+
+
+def _choice(value: str, allowed: tuple[str, ...], name: str) -> str:
+    if value.lower() not in allowed:
+        raise ValidationError(f"{name} must be one of {', '.join(allowed)}, got {value!r}", field=name)
+    return value.lower()
+
+
+def _date(given: Mapping[str, str], name: str) -> date | None:
+    return validation.iso_date(given[name], name) if name in given else None
+
+
+def _number(given: Mapping[str, str]) -> str | None:
+    if "number" not in given:
+        return None
+    key = validation.number_key(given["number"])
+    if not key or len(key) > 64:
+        raise ValidationError(f"number {given['number']!r} has no letters or digits to search for", field="number")
+    return key
+
+
+def _type(given: Mapping[str, str]) -> str | None:
+    if "type" not in given:
+        return None
+    try:
+        return validation.document_type(given["type"])
+    except ValidationError as exc:
+        raise ValidationError(exc.message, field="type") from None
+
+
+def _amount(given: Mapping[str, str], name: str) -> int | None:
+    if name not in given:
+        return None
+    try:
+        return validation.amount_cents(given[name])
+    except ValidationError as exc:
+        raise ValidationError(exc.message.replace("amount", name, 1), field=name) from None
+
+
+def _page(given: Mapping[str, str]) -> int:
+    text = given.get("page", "1")
+    if not text.isdigit() or not 1 <= int(text) <= MAX_PAGE:
+        raise ValidationError(f"page must be a whole number from 1 to {MAX_PAGE}, got {text!r}", field="page")
+    return int(text)
+
+
+def _check_ranges(flt: DocumentFilter) -> None:
+    if flt.date_from and flt.date_to and flt.date_from > flt.date_to:
+        raise ValidationError("date_from is after date_to", field="date_to")
+    if flt.amount_min is not None and flt.amount_max is not None and flt.amount_min > flt.amount_max:
+        raise ValidationError("amount_min is larger than amount_max", field="amount_max")
+
+
+def _amount_text(cents: int | None) -> str | None:
+    return None if cents is None else f"{cents // 100}.{cents % 100:02d}"
+
+
+def scope(customers: Iterable[Customer], flt: DocumentFilter) -> dict[int, str]:
+    """The customer numbers to search (id → number): the visible ones, or the one asked for among them."""
+    visible = {c.id: c.number for c in customers}
+    if flt.customer is None:
+        return visible
+    chosen = {cid: number for cid, number in visible.items() if number == flt.customer}
+    if not chosen:
+        raise ValidationError(f"customer {flt.customer} is not one of your customer numbers", field="customer")
+    return chosen
+
+
+def search(user_id: int, customers: dict[int, str], flt: DocumentFilter, per_page: int = PER_PAGE) -> DocumentPage:
+    """One page of documents of `customers` (id → number) for `user_id`, with their viewed state."""
+    if not customers:
+        return DocumentPage([], flt.page, per_page, False, flt)
+    found = list(_query(list(customers), flt, per_page).tuples())
+    viewed = _viewed(user_id, [row[0] for row in found[:per_page]])
+    rows = [DocumentRow(*row[:6], customer_id=row[6], customer_number=customers[row[6]], viewed=row[0] in viewed)
+            for row in found[:per_page]]
+    return DocumentPage(rows, flt.page, per_page, len(found) > per_page, flt)
+
+
+def _query(customer_ids: list[int], flt: DocumentFilter, per_page: int):
+    scoped = (Document.customer == customer_ids[0]) if len(customer_ids) == 1 else Document.customer.in_(customer_ids)
+    query = (Document.select(Document.id, Document.number, Document.type, Document.date, Document.amount_cents,
+                             Document.currency, Document.customer)
+             .where(scoped, *_conditions(flt)))
+    if flt.sort == "customer":
+        query = query.join(Customer, on=(Customer.id == Document.customer))
+    return query.order_by(*_ordering(flt)).limit(per_page + 1).offset((flt.page - 1) * per_page)
+
+
+def _conditions(flt: DocumentFilter) -> list:
+    found = []
+    if flt.date_from:
+        found.append(Document.date >= flt.date_from)
+    if flt.date_to:
+        found.append(Document.date <= flt.date_to)
+    if flt.type:
+        found.append(Document.type == flt.type)
+    if flt.amount_min is not None:
+        found.append(Document.amount_cents >= flt.amount_min)
+    if flt.amount_max is not None:
+        found.append(Document.amount_cents <= flt.amount_max)
+    if flt.number:
+        found.append(Document.number_key.contains(flt.number))
+    return found
+
+
+SORT_COLUMNS = {"date": Document.date, "number": Document.number, "type": Document.type,
+                "customer": Customer.number, "amount": Document.amount_cents}
+
+
+def _ordering(flt: DocumentFilter) -> list:
+    """The sort column in the asked direction; ties broken so pages never overlap or skip a row."""
+    column = SORT_COLUMNS[flt.sort]
+    primary = column.desc() if flt.order == "desc" else column.asc()
+    if flt.sort in ("type", "customer"):
+        return [primary, Document.date.desc(), Document.id.desc()]  # newest first within a group
+    return [primary, Document.id.desc() if flt.order == "desc" else Document.id.asc()]
+
+
+def _viewed(user_id: int, document_ids: list[int]) -> set[int]:
+    if not document_ids:
+        return set()
+    query = View.select(View.document).where(View.user == user_id, View.document.in_(document_ids))
+    return {row[0] for row in query.tuples()}

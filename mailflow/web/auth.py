@@ -1,0 +1,120 @@
+"""Magic-link login: ask for a link, confirm it (GET changes nothing), use it once (POST), log out."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from starlette.background import BackgroundTask
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from mailflow import actions, ratelimit, tokens, validation
+from mailflow.account_merge import account_of
+from mailflow.clock import naive_utc
+from mailflow.errors import MailflowError, TokenError, ValidationError
+from mailflow.models import User
+from mailflow.runtime import Runtime
+from mailflow.web import sessions
+from mailflow.web.context import Ctx, page
+
+log = logging.getLogger(__name__)
+HOUR = timedelta(hours=1)
+
+
+@page(auth=None)
+def login_form(ctx: Ctx) -> Response:
+    return ctx.render("login.html", email="")
+
+
+@page(auth=None)
+def login_submit(ctx: Ctx) -> Response:
+    email = ctx.field("email")
+    try:
+        address = validation.email_address(email)
+    except ValidationError:
+        return ctx.render("login.html", 400, email=email,
+                          error=ctx._("Please enter a valid email address, such as name@company.be."))
+    limit = ctx.rt.config.limits.login_requests_per_ip_per_hour
+    if ratelimit.remaining(f"login-ip:{ctx.client_ip}", limit, HOUR, ctx.rt.now()) <= 0:
+        return ctx.render("login.html", 429, email="",
+                          error=ctx._("Too many login requests from your network. Please try again in an hour."))
+    response = ctx.render("login_sent.html")
+    # The mail is made after the answer is sent, so known and unknown addresses take the same time.
+    response.background = BackgroundTask(_mail_link, ctx.rt, address, ctx.client_ip)
+    return response
+
+
+def _mail_link(rt: Runtime, address: str, client_ip: str) -> None:
+    with rt.db.connection_context():
+        try:
+            actions.login_link(rt, address, client_ip=client_ip)
+        except MailflowError as exc:  # rate limits: the visitor was already answered
+            log.info("login link not sent: %s", exc.message)
+
+
+@page(auth=None)
+def confirm(ctx: Ctx) -> Response:
+    raw = ctx.request.path_params["token"]
+    try:
+        token = tokens.peek(raw, ctx.rt.now())
+    except TokenError as exc:
+        return _link_problem(ctx, exc)
+    return ctx.render("auth_confirm.html", token=raw, account=account_of(token.user),
+                      invitation=token.purpose == "invitation")
+
+
+@page(auth=None)
+def consume(ctx: Ctx) -> Response:
+    try:
+        with ctx.rt.db.atomic():
+            token = tokens.consume(ctx.request.path_params["token"], ctx.rt.now())
+            user = account_of(token.user)
+            first_time = user.activated_at is None
+            _activate(ctx.rt, user)
+            session, raw = sessions.start(ctx.rt, user, previous=ctx.session)
+    except TokenError as exc:
+        return _link_problem(ctx, exc)
+    ctx.session = session
+    ctx.cookies.append((ctx.web.session_cookie, raw, None))
+    ctx.language = user.language
+    welcome = (ctx._("Welcome, %(name)s. Your account is active.", name=user.first_name or user.email)
+               if first_time else ctx._("Welcome back, %(name)s.", name=user.first_name or user.email))
+    return ctx.redirect("/documents", welcome)
+
+
+def _activate(rt: Runtime, user: User) -> None:
+    # An invitation and a login link prove the same thing: this person reads this mailbox.
+    if user.activated_at is None:
+        User.update(activated_at=naive_utc(rt.now())).where(User.id == user.id).execute()
+
+
+def _link_problem(ctx: Ctx, exc: TokenError) -> Response:
+    reasons = {"used": ctx._("This link has already been used. Each link works once."),
+               "expired": ctx._("This link has expired."),
+               "superseded": ctx._("A newer link was sent; this one no longer works.")}
+    message = reasons.get(exc.reason, ctx._("This link is not valid. Check that it was copied completely."))
+    return ctx.render("login.html", 410, email="", problem=message)
+
+
+@page(auth="user")
+def logout(ctx: Ctx) -> Response:
+    sessions.revoke(ctx.rt, ctx.session)
+    ctx.cookies.append((ctx.web.session_cookie, None, None))
+    message = ctx._("You are logged out.")
+    ctx.session = None
+    return ctx.redirect("/login", message)
+
+
+async def home(request) -> Response:
+    return RedirectResponse("/documents", status_code=303)
+
+
+routes = [
+    Route("/", home),
+    Route("/login", login_form, methods=["GET"]),
+    Route("/login", login_submit, methods=["POST"]),
+    Route("/auth/{token}", confirm, methods=["GET"]),
+    Route("/auth/{token}", consume, methods=["POST"]),
+    Route("/logout", logout, methods=["POST"]),
+]

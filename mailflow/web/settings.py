@@ -1,0 +1,86 @@
+"""Settings: name and language, how often to be told per customer number, a personal API token."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from mailflow import actions, audit, i18n, validation
+from mailflow.errors import ValidationError
+from mailflow.models import FREQUENCIES, Preference, User
+from mailflow.web.api import new_api_token
+from mailflow.web.context import N_, Ctx, customers_of, page
+
+FREQUENCY_LABELS = {"immediate": N_("Immediately, one mail per document"), "daily": N_("Daily summary"),
+                    "weekly": N_("Weekly summary"), "monthly": N_("Monthly summary"),
+                    "off": N_("Never (documents stay available here)")}
+
+
+def frequencies(user: User) -> dict[int, str]:
+    return {p.customer_id: p.frequency for p in Preference.select().where(Preference.user == user)}
+
+
+def _show(ctx: Ctx, status: int = 200, **extra: object) -> Response:
+    context = {"customers": customers_of(ctx.user), "frequencies": frequencies(ctx.user),
+               "frequency_labels": FREQUENCY_LABELS, "frequency_codes": FREQUENCIES, "error": None,
+               "new_token": None,
+               "has_token": ctx.user.api_token_hash is not None}
+    return ctx.render("settings.html", status, **(context | extra))
+
+
+@page()
+def settings_page(ctx: Ctx) -> Response:
+    return _show(ctx)
+
+
+@page()
+def save_profile(ctx: Ctx) -> Response:
+    try:
+        first = validation.name(ctx.field("first_name"), "first_name")
+        last = validation.name(ctx.field("last_name"), "last_name")
+        language = validation.language(ctx.field("language"))
+    except ValidationError:
+        return _show(ctx, 400, error=ctx._("Names may have at most 100 characters; choose one of the languages "
+                                           "offered."))
+    with ctx.rt.db.atomic():
+        User.update(first_name=first, last_name=last, language=language).where(User.id == ctx.user.id).execute()
+        audit.record(ctx.rt, ctx.user.email, "profile.update", ctx.user.email, language=language)
+    return ctx.redirect("/settings", i18n.gettext(language, "Your details are saved."))
+
+
+@page()
+def save_frequencies(ctx: Ctx) -> Response:
+    current = frequencies(ctx.user)
+    changed = 0
+    for customer in customers_of(ctx.user):
+        wanted = ctx.field(f"frequency_{customer.id}")
+        if wanted and wanted != current.get(customer.id, "immediate"):
+            actions.set_frequency(ctx.rt, ctx.user, wanted, customer)
+            changed += 1
+    message = ctx._("Notification settings saved.") if changed else ctx._("Nothing was changed.")
+    return ctx.redirect("/settings", message)
+
+
+@page()
+def create_token(ctx: Ctx) -> Response:
+    with ctx.rt.db.atomic():
+        token = new_api_token(ctx.user)
+        audit.record(ctx.rt, ctx.user.email, "api_token.create", ctx.user.email)
+    return _show(ctx, new_token=token, has_token=True)
+
+
+@page()
+def revoke_token(ctx: Ctx) -> Response:
+    with ctx.rt.db.atomic():
+        User.update(api_token_hash=None).where(User.id == ctx.user.id).execute()
+        audit.record(ctx.rt, ctx.user.email, "api_token.revoke", ctx.user.email)
+    return ctx.redirect("/settings", ctx._("Your API token no longer works."))
+
+
+routes = [
+    Route("/settings", settings_page, methods=["GET"]),
+    Route("/settings/profile", save_profile, methods=["POST"]),
+    Route("/settings/frequency", save_frequencies, methods=["POST"]),
+    Route("/settings/api-token", create_token, methods=["POST"]),
+    Route("/settings/api-token/revoke", revoke_token, methods=["POST"]),
+]

@@ -1,0 +1,159 @@
+"""Sharing (primary contacts): add shared users, tick the customer numbers each one sees, edit, remove."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from mailflow import accounts, audit, i18n, validation
+from mailflow.accounts import Person
+from mailflow.errors import MailflowError, NotFound, PermissionDenied, ValidationError
+from mailflow.models import Access, Customer, Share, User
+from mailflow.outbound import mails
+from mailflow.runtime import Runtime
+from mailflow.web.context import N_, Ctx, page
+
+FORM_ERRORS = {
+    "email": N_("Enter a valid email address, such as name@company.be."),
+    "first_name": N_("The first name is too long or has characters that are not allowed."),
+    "last_name": N_("The last name is too long or has characters that are not allowed."),
+    "language": N_("Choose one of the languages offered."),
+    "customer": N_("Tick at least one customer number."),
+}
+
+
+def owned(user: User) -> list[Customer]:
+    return list(Customer.select().where(Customer.primary_user == user).order_by(Customer.number))
+
+
+def shared_people(owner: User, customers: list[Customer]) -> list[tuple[User, set[int]]]:
+    """Each shared user of `owner` with the ids of the owner's customer numbers ticked for them."""
+    people = list(User.select().join(Share, on=(Share.user == User.id)).where(Share.owner == owner)
+                  .order_by(User.last_name, User.first_name, User.email))
+    ids = [c.id for c in customers]
+    ticks: dict[int, set[int]] = {p.id: set() for p in people}
+    if people and ids:
+        for access in Access.select().where(Access.user.in_([p.id for p in people]), Access.customer.in_(ids)):
+            ticks[access.user_id].add(access.customer_id)
+    return [(person, ticks[person.id]) for person in people]
+
+
+def _owner_customers(ctx: Ctx) -> list[Customer]:
+    customers = owned(ctx.user)
+    if not customers:
+        raise PermissionDenied("only the primary contact of a customer number can share it")
+    return customers
+
+
+def _show(ctx: Ctx, status: int = 200, **extra: object) -> Response:
+    customers = _owner_customers(ctx)
+    context = {"customers": customers, "people": shared_people(ctx.user, customers), "error": None,
+               "values": {"language": ctx.user.language}, "ticked_new": set()}
+    return ctx.render("sharing.html", status, **(context | extra))
+
+
+@page()
+def sharing_page(ctx: Ctx) -> Response:
+    return _show(ctx)
+
+
+def _chosen(ctx: Ctx, customers: list[Customer]) -> list[Customer]:
+    wanted = set(ctx.form.getlist("customer"))
+    return [c for c in customers if str(c.id) in wanted]
+
+
+@page()
+def add_person(ctx: Ctx) -> Response:
+    customers = _owner_customers(ctx)
+    chosen = _chosen(ctx, customers)
+    person = Person(ctx.field("email"), ctx.field("first_name"), ctx.field("last_name"), ctx.field("language"))
+    try:
+        if not chosen:
+            raise ValidationError("tick at least one customer number", field="customer")
+        added = _share(ctx.rt, ctx.user, person, chosen)
+    except MailflowError as exc:
+        message = (ctx._("This is your own address: you already see these customer numbers.")
+                   if exc.field == "email" and "primary contact" in exc.message
+                   else ctx._(FORM_ERRORS.get(exc.field or "", N_("Something in the request is not right."))))
+        return _show(ctx, 400, error=message, values=person.__dict__, ticked_new={c.id for c in chosen})
+    return ctx.redirect("/sharing", ctx._("%(email)s now sees the ticked customer numbers and was sent an "
+                                          "invitation.", email=added.email))
+
+
+def _share(rt: Runtime, owner: User, person: Person, chosen: list[Customer]) -> User:
+    with rt.db.atomic():
+        added = accounts.share(rt, chosen[0].number, person, actor=owner)
+        for customer in chosen[1:]:
+            accounts.set_ticked(rt, owner, added, customer, True)
+        invite(rt, owner, added, chosen)
+    return added
+
+
+def invite(rt: Runtime, owner: User, user: User, chosen: list[Customer]) -> None:
+    """Tell the new shared user; an account not yet activated gets its activation link."""
+    link = mails.invitation_link(rt, user) if user.activated_at is None else rt.url("documents")
+    context = {"owner": owner, "numbers": [c.number for c in chosen], "companies": [c.company for c in chosen],
+               "action_url": link, "action_label": _label(user)}
+    mails.queue(rt, mails.MailRequest(user, "share_invitation", "invitation", "invitation", context,
+                                      customer=chosen[0]))
+    audit.record(rt, owner.email, "invitation.send", user.email, customers=[c.number for c in chosen])
+
+
+def _label(user: User) -> str:
+    text = "Activate my account" if user.activated_at is None else "See the documents"
+    return i18n.gettext(user.language, text)  # the mail's language, not the page's
+
+
+def _person(ctx: Ctx) -> User:
+    user = (User.select().join(Share, on=(Share.user == User.id))
+            .where(Share.owner == ctx.user, User.id == ctx.request.path_params["user_id"]).first())
+    if user is None:
+        raise NotFound("this person is not one of your shared users")
+    return user
+
+
+@page()
+def save_person(ctx: Ctx) -> Response:
+    customers = _owner_customers(ctx)
+    person = _person(ctx)
+    wanted = {c.id for c in _chosen(ctx, customers)}
+    with ctx.rt.db.atomic():
+        ticked = _ticks(person, customers)
+        for customer in customers:
+            if (customer.id in wanted) != (customer.id in ticked):
+                accounts.set_ticked(ctx.rt, ctx.user, person, customer, customer.id in wanted)
+        if person.activated_at is None and "first_name" in ctx.form:
+            _edit(ctx, person)
+    return ctx.redirect("/sharing", ctx._("Changes saved for %(email)s.", email=person.email))
+
+
+def _ticks(person: User, customers: list[Customer]) -> set[int]:
+    query = Access.select(Access.customer).where(Access.user == person, Access.customer.in_([c.id for c in customers]))
+    return {row.customer_id for row in query}
+
+
+def _edit(ctx: Ctx, person: User) -> None:
+    """Name and language, only while the person has not activated the account (then it is theirs)."""
+    first = validation.name(ctx.field("first_name"), "first_name")
+    last = validation.name(ctx.field("last_name"), "last_name")
+    language = validation.language(ctx.field("language") or person.language)
+    if (first, last, language) != (person.first_name, person.last_name, person.language):
+        User.update(first_name=first, last_name=last, language=language).where(User.id == person.id).execute()
+        audit.record(ctx.rt, ctx.user.email, "share.edit", person.email, first_name=first, last_name=last,
+                     language=language)
+
+
+@page()
+def remove_person(ctx: Ctx) -> Response:
+    _owner_customers(ctx)
+    person = _person(ctx)
+    accounts.unshare(ctx.rt, ctx.user, person)
+    return ctx.redirect("/sharing", ctx._("%(email)s no longer sees your documents.", email=person.email))
+
+
+routes = [
+    Route("/sharing", sharing_page, methods=["GET"]),
+    Route("/sharing/add", add_person, methods=["POST"]),
+    Route("/sharing/{user_id:int}", save_person, methods=["POST"]),
+    Route("/sharing/{user_id:int}/remove", remove_person, methods=["POST"]),
+]

@@ -1,0 +1,180 @@
+"""Staff console, mail side: inbound messages, the outbox, bounces and suppressions."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from peewee import fn
+from starlette.responses import Response
+from starlette.routing import Route
+
+from mailflow import audit, support
+from mailflow.errors import NotFound, ValidationError
+from mailflow.models import InboundMessage, Outbox, Suppression
+from mailflow.outbound import outbox
+from mailflow.web.context import Ctx, page
+
+PER_PAGE = 50
+INBOUND_STATUSES = ("received", "processing", "processed", "staff", "ignored", "failed")
+RETRYABLE = ("failed", "suppressed", "deferred")
+
+
+@dataclass(frozen=True)
+class Listing:
+    rows: list[Any]
+    page: int
+    has_next: bool
+
+
+def listing(query, ctx: Ctx) -> Listing:
+    text = ctx.request.query_params.get("page", "1")
+    number = int(text) if text.isdigit() and 0 < int(text) <= 10_000 else 1
+    rows = list(query.limit(PER_PAGE + 1).offset((number - 1) * PER_PAGE))
+    return Listing(rows[:PER_PAGE], number, len(rows) > PER_PAGE)
+
+
+def actor(ctx: Ctx) -> str:
+    return f"staff:{ctx.user.email}"
+
+
+def status_filter(ctx: Ctx, allowed: tuple[str, ...]) -> str | None:
+    status = ctx.request.query_params.get("status", "")
+    if status and status not in allowed:
+        raise ValidationError(f"unknown status {status!r}", field="status")
+    return status or None
+
+
+def counts(model, column) -> dict[str, int]:
+    return {row[0]: row[1] for row in model.select(column, fn.COUNT(model.id)).group_by(column).tuples()}
+
+
+@page(auth="staff")
+def overview(ctx: Ctx) -> Response:
+    active = Suppression.select().where(Suppression.suppressed_at.is_null(False), Suppression.lifted_at.is_null())
+    return ctx.render("staff/index.html", section="overview",
+                      inbound=counts(InboundMessage, InboundMessage.status), outbound=outbox.counts(),
+                      suppressed=active.count(), inbound_statuses=INBOUND_STATUSES, outbound_statuses=outbox.STATUSES)
+
+
+@page(auth="staff")
+def inbound_list(ctx: Ctx) -> Response:
+    status = status_filter(ctx, INBOUND_STATUSES)
+    query = InboundMessage.select(*[f for f in InboundMessage._meta.sorted_fields if f.name != "raw"])
+    if status:
+        query = query.where(InboundMessage.status == status)
+    found = listing(query.order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc()), ctx)
+    return ctx.render("staff/inbound.html", section="inbound", listing=found, status=status,
+                      statuses=INBOUND_STATUSES, counts=counts(InboundMessage, InboundMessage.status),
+                      commands=commands_of)
+
+
+def commands_of(message: InboundMessage) -> list[str]:
+    """Command names understood in a message, whatever shape the inbound side stored them in."""
+    try:
+        data = json.loads(message.commands or "[]")
+    except ValueError:
+        return [message.commands]
+    items = data if isinstance(data, list) else [data]
+    return [str(item.get("name") or item.get("command") or item) if isinstance(item, dict) else str(item)
+            for item in items]
+
+
+@page(auth="staff")
+def inbound_detail(ctx: Ctx) -> Response:
+    message = support.inbound_message(ctx.request.path_params["message_id"])
+    return ctx.render("staff/inbound_detail.html", section="inbound", message=message,
+                      commands=commands_of(message), pretty=_pretty(message.commands), error=None)
+
+
+def _pretty(text: str | None) -> str:
+    try:
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False) if text else ""
+    except ValueError:
+        return text or ""
+
+
+@page(auth="staff")
+def inbound_raw(ctx: Ctx) -> Response:
+    message = support.inbound_message(ctx.request.path_params["message_id"])
+    if message.raw is None:
+        raise NotFound("the raw message was purged after the retention period")
+    name = f"inbound-{message.id}.eml.txt"
+    return Response(bytes(message.raw), media_type="text/plain; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"',
+                             "Cache-Control": "no-store"})
+
+
+@page(auth="staff")
+def inbound_reprocess(ctx: Ctx) -> Response:
+    message_id = ctx.request.path_params["message_id"]
+    support.reprocess(ctx.rt, message_id, actor(ctx))
+    return ctx.redirect(f"/staff/inbound/{message_id}", ctx._("The message is being processed again."))
+
+
+@page(auth="staff")
+def inbound_answer(ctx: Ctx) -> Response:
+    message_id = ctx.request.path_params["message_id"]
+    try:
+        row = support.answer(ctx.rt, message_id, ctx.field("body"), actor(ctx))
+    except ValidationError as exc:
+        message = support.inbound_message(message_id)
+        return ctx.render("staff/inbound_detail.html", 400, section="inbound", message=message,
+                          commands=commands_of(message), pretty=_pretty(message.commands), error=exc.message)
+    return ctx.redirect(f"/staff/inbound/{message_id}", ctx._("Your answer to %(email)s is in the outbox.",
+                                                              email=row.recipient))
+
+
+@page(auth="staff")
+def outbound_list(ctx: Ctx) -> Response:
+    status = status_filter(ctx, outbox.STATUSES)
+    query = Outbox.select(*[f for f in Outbox._meta.sorted_fields if f.name != "raw"])
+    if status:
+        query = query.where(Outbox.status == status)
+    found = listing(query.order_by(Outbox.created_at.desc(), Outbox.id.desc()), ctx)
+    return ctx.render("staff/outbound.html", section="outbound", listing=found, status=status,
+                      statuses=outbox.STATUSES, counts=outbox.counts(), retryable=RETRYABLE)
+
+
+@page(auth="staff")
+def outbound_retry(ctx: Ctx) -> Response:
+    row_id = ctx.request.path_params["outbox_id"]
+    if not outbox.requeue(row_id, ctx.rt.now()):
+        return ctx.redirect("/staff/outbound", ctx._("This mail cannot be retried (it is not failed, deferred "
+                                                     "or suppressed)."), kind="error")
+    audit.record(ctx.rt, actor(ctx), "outbox.retry", str(row_id))
+    return ctx.redirect("/staff/outbound", ctx._("The mail is queued again."))
+
+
+@page(auth="staff")
+def bounces(ctx: Ctx) -> Response:
+    show_all = ctx.request.query_params.get("show") == "all"
+    query = Suppression.select()
+    if not show_all:
+        query = query.where(Suppression.suppressed_at.is_null(False), Suppression.lifted_at.is_null())
+    found = listing(query.order_by(Suppression.last_bounce_at.desc(nulls="last"), Suppression.id.desc()), ctx)
+    bounced = (Outbox.select(Outbox.id, Outbox.recipient, Outbox.kind, Outbox.bounced_at, Outbox.last_response)
+               .where(Outbox.bounced_at.is_null(False)).order_by(Outbox.bounced_at.desc()).limit(20))
+    return ctx.render("staff/bounces.html", section="bounces", listing=found, show_all=show_all,
+                      bounced=list(bounced))
+
+
+@page(auth="staff")
+def lift(ctx: Ctx) -> Response:
+    row = support.lift_suppression(ctx.rt, ctx.request.path_params["suppression_id"], actor(ctx))
+    return ctx.redirect("/staff/bounces", ctx._("%(email)s will be mailed again.", email=row.email))
+
+
+routes = [
+    Route("/staff", overview, methods=["GET"]),
+    Route("/staff/inbound", inbound_list, methods=["GET"]),
+    Route("/staff/inbound/{message_id:int}", inbound_detail, methods=["GET"]),
+    Route("/staff/inbound/{message_id:int}/raw", inbound_raw, methods=["GET"]),
+    Route("/staff/inbound/{message_id:int}/reprocess", inbound_reprocess, methods=["POST"]),
+    Route("/staff/inbound/{message_id:int}/answer", inbound_answer, methods=["POST"]),
+    Route("/staff/outbound", outbound_list, methods=["GET"]),
+    Route("/staff/outbound/{outbox_id:int}/retry", outbound_retry, methods=["POST"]),
+    Route("/staff/bounces", bounces, methods=["GET"]),
+    Route("/staff/suppressions/{suppression_id:int}/lift", lift, methods=["POST"]),
+]

@@ -1,0 +1,67 @@
+"""Server-rendered pages: one Jinja2 environment per language, autoescaped, translated by Babel."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.responses import HTMLResponse
+
+from mailflow import i18n
+from mailflow.config import PROJECT_ROOT
+
+WEB_TEMPLATES = PROJECT_ROOT / "templates" / "web"
+UI_LANGUAGES = ("fr", "nl", "en", "de")
+LOCAL_ZONE = ZoneInfo("Europe/Brussels")
+LANGUAGE_NAMES = {"fr": "Français", "nl": "Nederlands", "en": "English", "de": "Deutsch"}
+
+
+def make_environment(language: str, folder: Path = WEB_TEMPLATES) -> Environment:
+    env = Environment(loader=FileSystemLoader(str(folder)), autoescape=select_autoescape(default=True),
+                      extensions=["jinja2.ext.i18n"], trim_blocks=True,
+                      lstrip_blocks=True, auto_reload=False)
+    env.install_gettext_translations(i18n.translations(language), newstyle=True)
+    env.filters["money"] = lambda cents, currency="EUR": i18n.money(cents, language, currency)
+    env.filters["day"] = lambda day: _day(day, language)
+    env.filters["moment"] = lambda when: _moment(when, language)
+    env.globals.update(lang=language, language_names=LANGUAGE_NAMES, ui_languages=UI_LANGUAGES)
+    env.globals["m"] = env.get_template("macros.html").module  # form helpers, in every page
+    return env
+
+
+def _day(value: datetime | date, language: str) -> str:
+    if isinstance(value, datetime):  # stored instants are UTC; people read their local date
+        value = value.replace(tzinfo=value.tzinfo or timezone.utc).astimezone(LOCAL_ZONE).date()
+    return format_date(value, "medium", locale=i18n.locale_for(language))
+
+
+def _moment(when: datetime | date | None, language: str) -> str:
+    if when is None:
+        return ""
+    if isinstance(when, datetime):
+        return i18n.moment(when.replace(tzinfo=when.tzinfo or timezone.utc), language)
+    return format_date(when, "medium", locale=i18n.locale_for(language))
+
+
+class Pages:
+    """Renders `templates/web/NAME` in a language; environments are built on first use."""
+
+    def __init__(self, folder: Path = WEB_TEMPLATES) -> None:
+        self._folder = folder
+        self._envs: dict[str, Environment] = {}
+
+    def env(self, language: str) -> Environment:
+        code = i18n.language(language)
+        if code not in self._envs:
+            self._envs[code] = make_environment(code, self._folder)
+        return self._envs[code]
+
+    def html(self, name: str, language: str, **context: Any) -> str:
+        return self.env(language).get_template(name).render(context)
+
+    def response(self, name: str, language: str, status: int = 200, **context: Any) -> HTMLResponse:
+        return HTMLResponse(self.html(name, language, **context), status_code=status)
