@@ -1,0 +1,1 @@
+"""Inbound mail: receiving, parsing, trimming, classifying and reading commands from replies."""
