@@ -1,0 +1,360 @@
+"""Keep only what the sender just typed: drop quoted originals, client header blocks and signatures."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+__all__ = ["LineKind", "classify_line", "trim_reply"]
+
+
+class LineKind(str, Enum):
+    EMPTY = "e"
+    DELIMITER = "d"  # "-- ", "_____": whatever follows is a signature or the quoted original
+    SIGNATURE = "s"  # one-line phone/app signatures ("Sent from my iPhone")
+    MARKER = "b"  # attribution or forward banner that opens an embedded message
+    HEADER = "h"  # a header line of an embedded message ("From: …", "Envoyé : …")
+    QUOTE = "q"
+    TEXT = "t"
+
+
+# Attribution lines, by language, as (keyword, pattern): the cheap keyword test keeps long
+# bodies fast, the pattern is then matched against one (possibly re-joined) line.
+_WROTE = r"wrote|writes|said|says"
+_ATTRIBUTIONS: dict[str, tuple[tuple[str, str], ...]] = {
+    "en": (
+        (_WROTE, r"(?:On|At)\s.+?\b(?:wrote|writes|said|says)\b"),
+        ("writes", r"In message\s.+\bwrites\b"),
+        ("wrote", r".+\bwrote\s+on\b.+:"),
+        ("via", r".+\svia\s.+\b(?:wrote|schrieb)\b:?"),
+        ("wrote", r".*[\w.+-]+@[\w-]+\.[\w.-]+.*\bwrote:?"),
+        ("posted by", r"Posted by\s.+\son\s\d{1,2}/\d{1,2}/\d{4}"),
+    ),
+    "fr": (("écrit|a dit", r"Le\s.+?\b(?:a\s+écrit|nous\s+a\s+dit)"),),
+    "nl": (("geschreven|schreef", r"Op\s.+?(?:het\s+volgende\s+geschreven|\bschreef\b[^:]*)"),),
+    "de": (
+        ("schrieb|geschrieben", r"Am\s.+?(?:\bgeschrieben\b|\bschrieb\b[^:]*)"),
+        ("schrieb", r".+\bschrieb\s+am\b.+:"),
+    ),
+    "es": (("escribió", r"El\s.+?\bescribió"),),
+    "pt": (("escreveu", r"Em\s.+?\bescreveu"),),
+    "it": (("scritto", r"Il\s.+?\bha\s+scritto"),),
+    "pl": (
+        ("napisał", r"(?:Dnia|Dňa)\s.+?napisał(?:\(a\))?"),
+        ("napisał", r".{0,80}?\d{4}.{1,80}napisał(?:\(a\))?:"),
+    ),
+    "nordic": (("skrev", r"(?:Den|den)\s.+\sskrev\b.*:"), ("skrev", r".{0,80}?\d{4}.{0,160}?\bskrev\b.*:")),
+    "ru": (("написал|пише", r".{0,80}?\d{4}.{1,120}?(?:написал|пише)\w*:?"),),
+    "zh": (("写道", r"在.+写道[:：]?"),),
+    "dated": (
+        ("@", r".{0,40}\d{4}.{1,80}<\s*[^@<>\s]+@[^@<>\s]+\s*>:?"),
+        ("gmt", r"20\d\d-\d\d-\d\d \d\d?:\d\d GMT[+-]\d\d:\d\d [\w\s]+"),
+    ),
+}
+
+# Banners that clients put above a forwarded or original message.
+_BANNERS: tuple[str, ...] = (
+    "forwarded message", "original message", "reply message", "forwarded e-?mail",
+    "message d'origine", "message transféré", "message transfere", "message réexpédié",
+    "oorspronkelijk bericht", "doorgestuurd bericht", "origineel bericht",
+    "ursprüngliche nachricht", "weitergeleitete nachricht", "originalnachricht",
+    "mensaje original", "mensaje reenviado", "mensagem original", "messaggio originale",
+    "原始邮件", "转发邮件",
+)
+_BANNER_LINES: tuple[str, ...] = (
+    r"Begin forwarded message:", r"Début du message (?:réexpédié|transféré)\s?:",
+    r"Anfang der weitergeleiteten Nachricht:", r"Begin doorgestuurd bericht:",
+)
+
+# Header names of embedded messages, by language; "date-like" ones must carry a digit.
+_HEADER_NAMES: dict[str, tuple[str, ...]] = {
+    "from": ("From", "De", "Expéditeur", "Van", "Von", "Fra", "Från", "Da", "发件人", "寄件者"),
+    "date": ("Sent", "Date", "Envoyé", "Verzonden", "Verstuurd", "Datum", "Gesendet", "Sendt",
+             "Skickat", "Enviado", "Enviada em", "Fecha", "Inviato", "Data", "发送时间", "日期"),
+    "other": ("To", "Cc", "Bcc", "Reply-To", "Subject", "À", "A", "Destinataire", "Répondre à", "Objet",
+              "Aan", "Beantwoorden - Aan", "Onderwerp", "An", "Kopie", "Betreff", "Til", "Emne",
+              "Till", "Ämne", "Para", "Asunto", "Assunto", "Oggetto", "Risposta", "收件人", "抄送", "主题"),
+}
+
+# One-line signatures that phones and mail apps append.
+_SIGNATURES: tuple[str, ...] = (
+    r"[\(<]*Sent (?:from|via|with|by|using) .+",
+    r"\w+ from mobile",
+    r"From my (?:iPhone|iPad|Android|mobile|phone|smartphone|Samsung|Galaxy|BlackBerry)\b.*",
+    r"Get Outlook for .+",
+    r"Envoyé (?:de|depuis|à partir de) (?:mon|ma|Yahoo|Outlook|l'application).*",
+    r"Télécharger Outlook pour .+",
+    r"Obtenir Outlook pour .+",
+    r"(?:Verzonden|Verstuurd) (?:vanaf|van|met|via) (?:mijn|Outlook|Yahoo|BlackBerry).*",
+    r"Outlook voor .+ downloaden",
+    r"Von meinem .+ gesendet.*",
+    r"Gesendet (?:von|mit) (?:meinem|der|Outlook|Yahoo).*",
+    r"Diese Nachricht wurde von .+ gesendet.*",
+    r"Inviato da .+",
+    r"Sendt fra min .+",
+    r"Skickat från min .+",
+    r"från min .+",
+    r"Enviado (?:do|desde) (?:meu|mi) .+",
+    r"從我的 iPhone 傳送",
+)
+
+# App signatures are short; a long line opening with "Sent by …" is somebody's sentence.
+_MAX_SIGNATURE_LENGTH = 100
+
+_DELIMITER = re.compile(r"[ \t]*[-_=+~#*—–•ᐧ]{2,}[ \t]*")
+_QUOTE = re.compile(r"[ \t]*>")
+_FENCE = re.compile(r"[ \t]*(```|~~~)")
+_MARKDOWN_LINK = re.compile(r"\[([^\]]+)\]\([^)]+\)")
+
+_LEAD = r"^[\s*_-]*"
+_TAIL = r"[\s.:>*_-]*$"
+_ATTRIBUTION_RES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
+    (re.compile(keyword, re.IGNORECASE), re.compile(_LEAD + "(?:" + pattern + ")" + _TAIL, re.IGNORECASE))
+    for group in _ATTRIBUTIONS.values()
+    for keyword, pattern in group
+)
+_BANNER_RE = re.compile(
+    r"^[\s>*_]*(?:-{2,}\s*(?:" + "|".join(_BANNERS) + r")\s*-{2,}|(?:" + "|".join(_BANNER_LINES) + r"))[\s*_:]*",
+    re.IGNORECASE,
+)
+_SIGNATURE_RE = re.compile(r"^[ \t]*(?:" + "|".join(_SIGNATURES) + r")[ \t]*$", re.IGNORECASE)
+
+
+def _library_attributions() -> tuple[re.Pattern[str], ...]:
+    """mail-parser-reply's attribution patterns for languages the table above does not cover."""
+    try:
+        from mailparser_reply.constants import MAIL_LANGUAGES
+    except ImportError:
+        return ()
+    wanted = ("cs", "da", "ja", "ko", "sv")
+    patterns = [MAIL_LANGUAGES.get(lang, {}).get("wrote_header") for lang in wanted]
+    return tuple(re.compile(p, re.IGNORECASE) for p in patterns if isinstance(p, str))
+
+
+_LIBRARY_ATTRIBUTIONS = _library_attributions()
+
+
+def _header_regex(names: tuple[str, ...], value: str) -> re.Pattern[str]:
+    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    return re.compile(r"^[ \t*]*(?:" + alternatives + r")[ \t*]*[:：][ \t*]*" + value, re.IGNORECASE)
+
+
+_FROM_HEADER = _header_regex(_HEADER_NAMES["from"], r".*\w")
+_DATE_HEADER = _header_regex(_HEADER_NAMES["date"], r".*\d")
+_OTHER_HEADER = _header_regex(_HEADER_NAMES["other"], r".*\w")
+
+# Cheap pre-check before re-joining an attribution split over several lines.
+_ATTRIBUTION_START = re.compile(
+    r"^[\s*-]*(?:On|At|Le|Op|Am|El|Em|Il|Den|Dnia|Dňa|In message|\d{1,4}[\s./-]|\w+, \d)|@|schrieb|wrote",
+    re.IGNORECASE,
+)
+_MAX_JOINED = 3
+# Nobody types more than this in a reply; the cap keeps a 20 MB body from costing a minute.
+_MAX_LINES = 5000
+_MAX_JOINED_LENGTH = 300
+
+
+@dataclass
+class _Lines:
+    """Lines with their kinds, kept in step while rules remove some of them."""
+
+    texts: list[str]
+    kinds: list[LineKind]
+
+    def keep(self, wanted: list[bool]) -> _Lines:
+        pairs = [(t, k) for t, k, w in zip(self.texts, self.kinds, wanted) if w]
+        return _Lines([t for t, _ in pairs], [k for _, k in pairs])
+
+    def cut(self, end: int) -> _Lines:
+        return _Lines(self.texts[:end], self.kinds[:end])
+
+
+def trim_reply(text: str) -> str:
+    """The part of a reply body the sender wrote, without quotes, embedded headers or signatures.
+
+    Only the first 5,000 lines of a body are considered.
+    """
+    if not text or not text.strip():
+        return ""
+    lines = _tokenize(_join_attributions(_normalize(text).split("\n", _MAX_LINES)[:_MAX_LINES]))
+    lines = _cut_at_delimiter(lines)
+    lines = lines.keep([k is not LineKind.SIGNATURE for k in lines.kinds])
+    lines = _drop_embedded(lines)
+    if LineKind.TEXT not in lines.kinds:
+        return ""
+    return _render(_drop_trailing_quotes(lines))
+
+
+def classify_line(line: str) -> LineKind:
+    """What a single line of a reply body is, out of context."""
+    if not line.strip(" \t\u00a0\u200b\ufeff"):
+        return LineKind.EMPTY
+    if _QUOTE.match(line):
+        return LineKind.QUOTE
+    if _DELIMITER.fullmatch(line):
+        return LineKind.DELIMITER
+    if len(line) <= _MAX_SIGNATURE_LENGTH and _SIGNATURE_RE.match(_MARKDOWN_LINK.sub(r"\1", line)):
+        return LineKind.SIGNATURE
+    if _is_marker(line):
+        return LineKind.MARKER
+    if _FROM_HEADER.match(line) or _DATE_HEADER.match(line) or _OTHER_HEADER.match(line):
+        return LineKind.HEADER
+    return LineKind.TEXT
+
+
+def _normalize(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _is_marker(line: str) -> bool:
+    if len(line) > _MAX_JOINED_LENGTH:
+        return False  # attributions are short; long lines are prose
+    return bool(_BANNER_RE.match(line)) or _is_attribution(line)
+
+
+def _is_attribution(line: str) -> bool:
+    if any(keyword.search(line) and pattern.match(line) for keyword, pattern in _ATTRIBUTION_RES):
+        return True
+    return any(pattern.match(line.strip()) for pattern in _LIBRARY_ATTRIBUTIONS)
+
+
+def _join_attributions(lines: list[str]) -> list[str]:
+    """Clients wrap long attributions ("Le … <x@y>\\na écrit :"); put them back on one line."""
+    out: list[str] = []
+    index = 0
+    while index < len(lines):
+        joined, used = _joined_attribution(lines, index)
+        out.append(joined)
+        index += used
+    return out
+
+
+def _joined_attribution(lines: list[str], index: int) -> tuple[str, int]:
+    line = lines[index]
+    if _QUOTE.match(line) or not _ATTRIBUTION_START.search(line) or _is_marker(line):
+        return line, 1
+    joined = line
+    for extra in range(1, _MAX_JOINED + 1):
+        if index + extra >= len(lines) or not lines[index + extra].strip():
+            break
+        joined = joined.rstrip() + " " + re.sub(r"^[\s>-]*", "", lines[index + extra])
+        if len(joined) > _MAX_JOINED_LENGTH:
+            break
+        if _is_attribution(joined):
+            return joined, extra + 1
+    return line, 1
+
+
+def _tokenize(texts: list[str]) -> _Lines:
+    kinds: list[LineKind] = []
+    in_code = False
+    for line in texts:
+        if _FENCE.match(line):
+            in_code = not in_code
+            kinds.append(LineKind.TEXT)
+        elif in_code:
+            # Code blocks are content: their "#" or "---" lines are not separators.
+            kinds.append(LineKind.EMPTY if not line.strip() else LineKind.TEXT)
+        else:
+            kinds.append(classify_line(line))
+    return _Lines(texts, kinds)
+
+
+def _cut_at_delimiter(lines: _Lines) -> _Lines:
+    if LineKind.DELIMITER not in lines.kinds:
+        return lines
+    return lines.cut(lines.kinds.index(LineKind.DELIMITER))
+
+
+def _drop_embedded(lines: _Lines) -> _Lines:
+    start = _first_embedded(lines)
+    if start is None:
+        return lines
+    if LineKind.TEXT in lines.kinds[:start]:
+        if not _is_interleaved(lines.kinds[start:]):
+            return lines.cut(start)
+        return _remove_embedded_headers(lines)
+    # The message opens with the attribution: the sender wrote below or between the quotes.
+    return _remove_embedded_headers(_drop_opening(lines, start))
+
+
+def _first_embedded(lines: _Lines) -> int | None:
+    for index, kind in enumerate(lines.kinds):
+        if kind is LineKind.MARKER or (kind is LineKind.HEADER and _header_block_end(lines, index)):
+            return index
+    return None
+
+
+def _header_block_end(lines: _Lines, start: int) -> int | None:
+    """End of an embedded header block starting at `start`, if there is a real one there."""
+    index, headers, has_origin = start, 0, False
+    while index < len(lines.kinds):
+        kind = lines.kinds[index]
+        if kind is LineKind.HEADER:
+            headers += 1
+            has_origin = has_origin or bool(_FROM_HEADER.match(lines.texts[index]) or _DATE_HEADER.match(lines.texts[index]))
+        elif not (kind is LineKind.TEXT and _header_follows(lines.kinds, index)):
+            break  # a wrapped header value is plain text between two headers
+        index += 1
+    return index if headers >= 3 and has_origin else None
+
+
+def _header_follows(kinds: list[LineKind], index: int) -> bool:
+    return any(k is LineKind.HEADER for k in kinds[index + 1 : index + 3])
+
+
+def _is_interleaved(kinds: list[LineKind]) -> bool:
+    """Quote, then an answer, then quote again: an inline reply that must be kept whole."""
+    seen_quote = seen_answer = False
+    for kind in kinds[1:]:
+        if kind is LineKind.QUOTE and seen_answer:
+            return True
+        seen_quote = seen_quote or kind is LineKind.QUOTE
+        seen_answer = seen_answer or (seen_quote and kind is LineKind.TEXT)
+    return False
+
+
+def _drop_opening(lines: _Lines, start: int) -> _Lines:
+    """Remove a leading attribution or header block and the quote right under it."""
+    index = start
+    while index < len(lines.kinds) and lines.kinds[index] in (LineKind.MARKER, LineKind.EMPTY):
+        index += 1
+    if index < len(lines.kinds) and lines.kinds[index] is LineKind.HEADER:
+        index = _header_block_end(lines, index) or index
+    rest = _Lines(lines.texts[index:], lines.kinds[index:])
+    quoted = 0
+    while quoted < len(rest.kinds) and rest.kinds[quoted] in (LineKind.QUOTE, LineKind.EMPTY):
+        quoted += 1
+    after = rest.kinds[quoted:]
+    # Bottom-posting drops the quote; an inline reply keeps it as the context of each answer.
+    if LineKind.QUOTE in rest.kinds[:quoted] and LineKind.TEXT in after and LineKind.QUOTE not in after:
+        rest = _Lines(rest.texts[quoted:], after)
+    return rest
+
+
+def _remove_embedded_headers(lines: _Lines) -> _Lines:
+    wanted = [True] * len(lines.kinds)
+    index = 0
+    while index < len(lines.kinds):
+        end = _header_block_end(lines, index) if lines.kinds[index] is LineKind.HEADER else None
+        if lines.kinds[index] is LineKind.MARKER:
+            wanted[index] = False
+        for covered in range(index, end or index):
+            wanted[covered] = False
+        index = max(end or 0, index + 1)
+    return lines.keep(wanted)
+
+
+def _drop_trailing_quotes(lines: _Lines) -> _Lines:
+    end = len(lines.kinds)
+    while end and lines.kinds[end - 1] in (LineKind.QUOTE, LineKind.EMPTY, LineKind.HEADER):
+        end -= 1
+    return lines.cut(end)
+
+
+def _render(lines: _Lines) -> str:
+    texts = list(lines.texts)
+    while texts and not texts[0].strip():
+        texts.pop(0)
+    return "\n".join(t.rstrip() for t in texts).rstrip()
