@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import signal
 import threading
@@ -45,16 +46,14 @@ def serve(rt: Runtime, roles: list[str], stop: threading.Event | None = None) ->
         worker.join(timeout=30)
 
 
+ROLE_MODULES = {"web": "mailflow.web.roles", "inbound": "mailflow.inbound.roles",
+                "scheduler": "mailflow.scheduler.roles", "worker": __name__}
+
+
 def _start(name: str, rt: Runtime, stop: threading.Event) -> list[threading.Thread]:
-    _load_roles()
+    # A role registers itself when its module is imported; only chosen roles are loaded.
+    importlib.import_module(ROLE_MODULES[name])
     return ROLES[name](rt, stop)
-
-
-def _load_roles() -> None:
-    # Roles register themselves on import; importing here keeps `mailflow --help` fast.
-    import mailflow.inbound.roles  # noqa: F401,PLC0415
-    import mailflow.scheduler.roles  # noqa: F401,PLC0415
-    import mailflow.web.roles  # noqa: F401,PLC0415
 
 
 def _install_signals(stop: threading.Event) -> None:
@@ -63,4 +62,4 @@ def _install_signals(stop: threading.Event) -> None:
             signal.signal(sig, lambda *_: stop.set())
 
 
-ALL_ROLES = ("web", "inbound", "worker", "scheduler")
+ALL_ROLES = tuple(ROLE_MODULES)
