@@ -153,6 +153,7 @@ _MAX_JOINED = 3
 # Nobody types more than this in a reply; the cap keeps a 20 MB body from costing a minute.
 _MAX_LINES = 5000
 _MAX_JOINED_LENGTH = 300
+_MAX_SALUTATION = 40
 
 
 @dataclass
@@ -262,9 +263,23 @@ def _tokenize(texts: list[str]) -> _Lines:
 
 
 def _cut_at_delimiter(lines: _Lines) -> _Lines:
-    if LineKind.DELIMITER not in lines.kinds:
-        return lines
-    return lines.cut(lines.kinds.index(LineKind.DELIMITER))
+    for index, kind in enumerate(lines.kinds):
+        if kind is LineKind.DELIMITER and not _rule_inside_reply(lines, index):
+            return lines.cut(index)
+    return lines
+
+
+def _rule_inside_reply(lines: _Lines, index: int) -> bool:
+    """A drawn rule ("_____") with more writing and then the quoted original below it.
+
+    "-- " always opens a signature; other rules only end the reply when nothing the sender
+    wrote follows before the embedded message.
+    """
+    if lines.texts[index].strip() in ("--", "-- "):
+        return False
+    rest = lines.kinds[index + 1 :]
+    first_embedded = next((i for i, k in enumerate(rest) if k in (LineKind.MARKER, LineKind.HEADER)), None)
+    return first_embedded is not None and LineKind.TEXT in rest[:first_embedded]
 
 
 def _drop_embedded(lines: _Lines) -> _Lines:
@@ -272,9 +287,9 @@ def _drop_embedded(lines: _Lines) -> _Lines:
     if start is None:
         return lines
     if LineKind.TEXT in lines.kinds[:start]:
-        if not _is_interleaved(lines.kinds[start:]):
-            return lines.cut(start)
-        return _remove_embedded_headers(lines)
+        if _is_interleaved(lines.kinds[start:]) or _only_salutation(lines, start):
+            return _remove_embedded_headers(lines)
+        return lines.cut(start)
     # The message opens with the attribution: the sender wrote below or between the quotes.
     return _remove_embedded_headers(_drop_opening(lines, start))
 
@@ -293,11 +308,16 @@ def _header_block_end(lines: _Lines, start: int) -> int | None:
         kind = lines.kinds[index]
         if kind is LineKind.HEADER:
             headers += 1
-            has_origin = has_origin or bool(_FROM_HEADER.match(lines.texts[index]) or _DATE_HEADER.match(lines.texts[index]))
+            has_origin = has_origin or _is_origin_header(lines.texts[index])
         elif not (kind is LineKind.TEXT and _header_follows(lines.kinds, index)):
             break  # a wrapped header value is plain text between two headers
         index += 1
     return index if headers >= 3 and has_origin else None
+
+
+def _is_origin_header(line: str) -> bool:
+    """From or date: every client's embedded header block has one, stray "To:" lines do not."""
+    return bool(_FROM_HEADER.match(line) or _DATE_HEADER.match(line))
 
 
 def _header_follows(kinds: list[LineKind], index: int) -> bool:
@@ -313,6 +333,13 @@ def _is_interleaved(kinds: list[LineKind]) -> bool:
         seen_quote = seen_quote or kind is LineKind.QUOTE
         seen_answer = seen_answer or (seen_quote and kind is LineKind.TEXT)
     return False
+
+
+def _only_salutation(lines: _Lines, start: int) -> bool:
+    """"Bonjour," above a selected quote: the answer is written below the quote, not above it."""
+    written = [t.strip() for t, k in zip(lines.texts[:start], lines.kinds[:start]) if k is LineKind.TEXT]
+    answered_below = LineKind.TEXT in lines.kinds[start + 1 :] and LineKind.QUOTE in lines.kinds[start + 1 :]
+    return answered_below and len(written) == 1 and len(written[0]) <= _MAX_SALUTATION and written[0].endswith(",")
 
 
 def _drop_opening(lines: _Lines, start: int) -> _Lines:

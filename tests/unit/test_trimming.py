@@ -138,6 +138,17 @@ def test_inline_answers_keep_their_context() -> None:
     assert trim_reply(text) == "> Question one?\nAnswer one.\n> Question two?\nAnswer two."
 
 
+def test_salutation_above_a_selected_quote_means_the_answer_is_below() -> None:
+    text = "Bonjour,\n\nLe 2 nov. 2026 à 10:00, Portail a écrit :\n> Choisissez une fréquence.\n\nMENSUEL\n\nJean\n"
+    assert trim_reply(text) == "Bonjour,\n\n> Choisissez une fréquence.\n\nMENSUEL\n\nJean"
+
+
+def test_a_drawn_rule_inside_the_reply_is_not_the_end_of_it() -> None:
+    text = "First part.\n\n__________\n\nSecond part.\n\nOn Mon, Portal <noreply@portal.example.com> wrote:\n> old\n"
+    assert trim_reply(text) == "First part.\n\n__________\n\nSecond part."
+    assert trim_reply("Reply.\n\n--\nJane\n\nOn Mon, Portal wrote:\n> old\n") == "Reply."
+
+
 def test_a_leading_quote_followed_by_text_is_kept() -> None:
     assert trim_reply("> This is a quote.\n\nAnd this is some text.\n") == "> This is a quote.\n\nAnd this is some text."
 
