@@ -159,7 +159,8 @@ def _print_trimming(root: Path, verbose: bool) -> None:
     ours = trim_results(root)
     baseline = trim_results(root, mail_parser_reply_trim)
     print(f"trimming: {trim_share(ours):.1%} exact ({sum(r.ok for r in ours)}/{len(ours)})")
-    print(f"  mail-parser-reply alone: {trim_share(baseline):.1%} exact ({sum(r.ok for r in baseline)}/{len(baseline)})")
+    matched = sum(r.ok for r in baseline)
+    print(f"  mail-parser-reply alone: {trim_share(baseline):.1%} exact ({matched}/{len(baseline)})")
     for result in ours if verbose else []:
         if not result.ok:
             print(f"  FAIL {result.name}\n--- expected\n{result.expected}\n--- got\n{result.got}\n")

@@ -105,7 +105,9 @@ _CAUSES: dict[str, tuple[str, ...]] = {
         r"\bspam\b", r"junk mail", r"blacklist", r"blocklist", r"\brbl\b", r"spamhaus", r"reputation",
         r"content (?:was )?rejected", r"virus", r"malware",
     ),
-    "auth": (r"\bdmarc\b", r"\bspf\b", r"\bdkim\b", r"unauthenticated", r"authentication (?:checks )?(?:failed|required)"),
+    "auth": (
+        r"\bdmarc\b", r"\bspf\b", r"\bdkim\b", r"unauthenticated", r"authentication (?:checks )?(?:failed|required)",
+    ),
     "blocked": (
         r"\bblocked\b", r"access denied", r"not allowed", r"\brefused\b", r"\bpolicy\b", r"\breject(?:ed)?\b",
         r"relay(?:ing)? (?:denied|not permitted|access denied)", r"no relaying", r"no ptr", r"reverse dns",
@@ -407,7 +409,8 @@ def _delivery_status(tree: Message | None) -> list[_Recipient] | None:
 
 def _dsn_recipients(part: Message) -> list[_Recipient]:
     blocks = _dsn_blocks(part)
-    recipients = [_dsn_recipient(b) for b in blocks if _field(b, "final-recipient", "original-recipient", "status", "action")]
+    per_recipient = [b for b in blocks if _field(b, "final-recipient", "original-recipient", "status", "action")]
+    recipients = [_dsn_recipient(b) for b in per_recipient]
     return recipients or [_Recipient()]
 
 
@@ -470,7 +473,8 @@ def _ses_text(msg: ParsedMessage) -> str:
 
 
 def _from_ses(text: str) -> BounceInfo:
-    addresses = re.findall(r'"emailAddress"\s*:\s*"([^"]+)"', text) or re.findall(r'"recipients"\s*:\s*\["([^"]+)"', text)
+    addresses = re.findall(r'"emailAddress"\s*:\s*"([^"]+)"', text)
+    addresses = addresses or re.findall(r'"recipients"\s*:\s*\["([^"]+)"', text)
     diagnostic = _json_string(text, "diagnosticCode") or _json_string(text, "smtpResponse")
     status = _best_status(_status_in(_json_string(text, "status") or ""), diagnostic, "")
     action = _json_string(text, "action") or _action_for(status)
@@ -490,7 +494,9 @@ def _from_text(report: str, recipients: list[str], subject: str) -> BounceInfo:
     return _info(recipients, status, diagnostic, "delayed" if delayed else _action_for(status), report)
 
 
-def _info(recipients: list[str], status: str | None, diagnostic: str | None, action: str | None, wording: str) -> BounceInfo:
+def _info(
+    recipients: list[str], status: str | None, diagnostic: str | None, action: str | None, wording: str
+) -> BounceInfo:
     cause = _cause(diagnostic or "", wording, status, action)
     status = status or _CAUSE_STATUS.get(cause or "") or ("4.0.0" if action == "delayed" else "5.0.0")
     if action == "delayed" and status and status.startswith("5"):
@@ -596,7 +602,8 @@ def _failed_from_headers(msg: ParsedMessage) -> list[str]:
 
 def _addresses_in(report: str, msg: ParsedMessage) -> list[str]:
     """Addresses a free-form report names, minus the bounce's own parties and quoted Message-IDs."""
-    excluded = {msg.from_addr, *msg.to_addrs, *(i.lower() for i in re.findall(r"message-id:\s*<([^>]+)>", report, re.I))}
+    quoted_ids = (i.lower() for i in re.findall(r"message-id:\s*<([^>]+)>", report, re.IGNORECASE))
+    excluded = {msg.from_addr, *msg.to_addrs, *quoted_ids}
     found = [parse_address(m) for m in re.findall(r"[^\s<>()\[\]\"',;:]+@[\w.-]+\w", report)]
     return [a for a in dict.fromkeys(found) if a and a not in excluded and not a.startswith("mailer-daemon@")]
 

@@ -6,7 +6,9 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-__all__ = ["KEYWORDS", "Keyword", "ParsedCommand", "find_commands", "normalize_document_number", "strip_subject_prefixes"]
+__all__ = [
+    "KEYWORDS", "Keyword", "ParsedCommand", "find_commands", "normalize_document_number", "strip_subject_prefixes",
+]
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,8 @@ KEYWORD_TAKES_DOCUMENT = {k.name: k.takes_document for k in KEYWORDS.values()}
 
 # Reply and forward prefixes of the usual clients, in any chain ("RE: TR: [ext] Fwd: …").
 _SUBJECT_PREFIX = re.compile(
-    r"^\s*(?:(?:re|aw|tr|fw|fwd|wg|antw|antwoord|doorst|sv|vs|rif|r|ref|réf|res|enc|rv)\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*"
+    r"^\s*(?:(?:re|aw|tr|fw|fwd|wg|antw|antwoord|doorst|sv|vs|rif|r|ref|réf|res|enc|rv)"
+    r"\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*"
     r"|\[[^\]]*\]\s*)+",
     re.IGNORECASE,
 )

@@ -180,7 +180,7 @@ def _build(headers: HeaderView, text: str, html: str | None, defects: list[str])
 
 def _read_headers(msg: Message, defects: list[str]) -> HeaderView:
     try:
-        raw_items = list(msg.raw_items()) if hasattr(msg, "raw_items") else list(msg._headers)
+        raw_items = list(msg.raw_items())
     except Exception as exc:
         defects.append(f"headers unreadable: {type(exc).__name__}")
         raw_items = []
