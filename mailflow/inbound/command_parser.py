@@ -60,7 +60,7 @@ KEYWORDS: dict[str, Keyword] = {
     "ABMELDEN": Keyword("stop", "de"),
 }
 _LONGEST_KEYWORD = max(len(k.split()) for k in KEYWORDS)
-KEYWORD_TAKES_DOCUMENT = {k.name: k.takes_document for k in KEYWORDS.values()}
+_TAKES_DOCUMENT = {k.name: k.takes_document for k in KEYWORDS.values()}
 
 # Reply and forward prefixes of the usual clients, in any chain ("RE: TR: [ext] Fwd: …").
 _SUBJECT_PREFIX = re.compile(
@@ -101,12 +101,12 @@ def strip_subject_prefixes(subject: str) -> str:
     return _SUBJECT_PREFIX.sub("", subject, count=1).strip()
 
 
-def normalize_document_number(value: str) -> str:
+def normalize_document_number(s: str) -> str:
     """A matching key for a document number: '#f2026 0042', 'F2026/0042' → 'F2026-0042'.
 
     Letters are uppercased and glued to the digits that follow; digit groups are joined by '-'.
     """
-    groups = _GROUPS.findall(_fold(value).lstrip("#"))
+    groups = _GROUPS.findall(_fold(s).lstrip("#"))
     key = ""
     for index, group in enumerate(groups):
         glued = index == 0 or groups[index - 1].isalpha() != group.isalpha()
@@ -155,6 +155,6 @@ def _unique(commands: list[ParsedCommand]) -> list[ParsedCommand]:
     numbered = {c.name for c in commands if c.args}
     unique: dict[tuple[str, tuple[str, ...]], ParsedCommand] = {}
     for command in commands:
-        if command.args or command.name not in numbered or not KEYWORD_TAKES_DOCUMENT.get(command.name):
+        if command.args or command.name not in numbered or not _TAKES_DOCUMENT.get(command.name):
             unique.setdefault((command.name, tuple(command.args)), command)
     return list(unique.values())
