@@ -24,7 +24,7 @@ from peewee import IntegrityError
 from mailflow import i18n
 from mailflow.clock import naive_utc
 from mailflow.db import atomic_immediate
-from mailflow.models import Access, Customer, Digest, Document, Issuer, Notification, Outbox, User, View
+from mailflow.models import Access, Customer, Digest, Document, Issuer, Notification, User, View
 from mailflow.outbound import mails
 from mailflow.runtime import Runtime
 from mailflow.scheduler import periods
@@ -256,9 +256,3 @@ def period_label(period: Period, language: str) -> str:
         return format_interval(period.first_day, period.last_day, "yMMMd", locale=locale)
     return format_date(period.first_day, "LLLL y", locale=locale)
 
-
-def outbox_rows(period: Period) -> list[Outbox]:
-    """The mails queued for a period's digests (operations and tests)."""
-    return list(Outbox.select().join(Digest, on=(Digest.outbox == Outbox.id))
-                .where(Digest.frequency == period.frequency, Digest.period_start == period.start_utc)
-                .order_by(Outbox.id))
