@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from mailflow.cli import customers, documents, inbound, outbox, scheduler, service
+from mailflow.cli import customers, documents, inbound, outbox, scheduler, service, web
 from mailflow.cli.state import CliState
 from mailflow.errors import MailflowError
 
@@ -35,7 +35,7 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     ctx.call_on_close(state.close)
 
 
-for module in (service, customers, documents, outbox, scheduler, inbound):
+for module in (service, customers, documents, outbox, scheduler, inbound, web):
     module.register(cli)
 
 

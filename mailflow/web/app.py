@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mailflow import i18n
 from mailflow.runtime import Runtime
 from mailflow.web import api, auth, paperless, settings, sharing, staff_mail, staff_people, unsubscribe, viewer
-from mailflow.web.context import LANG_COOKIE, WebState, negotiate
+from mailflow.web.context import LANG_COOKIE, N_, WebState, negotiate
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -77,15 +77,15 @@ def _plain_page(request: Request, status: int, title: str, message: str) -> Resp
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
-        return _plain_page(request, 404, "Not found",
-                           "This page or document does not exist, or you may not see it.")
+        return _plain_page(request, 404, N_("Not found"),
+                           N_("This page or document does not exist, or you may not see it."))
     if exc.status_code == 405:
-        return _plain_page(request, 405, "Not allowed", "This page cannot be used this way.")
-    return _plain_page(request, exc.status_code, "Please check your request",
-                       "Something in the request is not right.")
+        return _plain_page(request, 405, N_("Not allowed"), N_("This page cannot be used this way."))
+    return _plain_page(request, exc.status_code, N_("Please check your request"),
+                       N_("Something in the request is not right."))
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.error("error serving %s %s", request.method, request.url.path, exc_info=exc)
-    return _plain_page(request, 500, "Something went wrong",
-                       "Something went wrong on our side. Please try again in a moment.")
+    return _plain_page(request, 500, N_("Something went wrong"),
+                       N_("Something went wrong on our side. Please try again in a moment."))

@@ -100,7 +100,7 @@ def invite(rt: Runtime, owner: User, user: User, chosen: list[Customer]) -> None
 
 
 def _label(user: User) -> str:
-    text = "Activate my account" if user.activated_at is None else "See the documents"
+    text = N_("Activate my account") if user.activated_at is None else N_("See the documents")
     return i18n.gettext(user.language, text)  # the mail's language, not the page's
 
 

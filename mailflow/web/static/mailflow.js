@@ -18,4 +18,7 @@
       if (badge) { badge.remove(); }
     });
   });
+  // On a phone the filters start folded unless some are in use, so the documents come first.
+  var filters = document.querySelector("details.filters-box[data-fold-on-phone]");
+  if (filters && window.matchMedia("(max-width: 760px)").matches) { filters.open = false; }
 })();
