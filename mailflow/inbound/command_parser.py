@@ -74,6 +74,7 @@ _WORD = re.compile(r"[A-Z0-9]+")
 # space must be long enough that "DUPLICATE F2026-0042 2" does not swallow a stray count.
 _DOCUMENT = re.compile(r"(?<![A-Z0-9])[A-Z]{0,6}[-/. ]?\d{2,}(?:[-/._]+\d+|\s+\d{3,})*(?![A-Z0-9])", re.IGNORECASE)
 _GROUPS = re.compile(r"[A-Z]+|\d+")
+_MAX_TRAILING_WORDS = 2
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,8 @@ class ParsedCommand:
 def find_commands(subject: str, reply_text: str, max_lines: int = 5) -> list[ParsedCommand]:
     """Commands from the subject (reply prefixes removed) and the first non-empty lines of the reply.
 
-    A keyword counts only as the first word of its line: "STOP please" is a command,
-    "please stop sending" is not.
+    A keyword counts only as the first word of its line, followed by at most two words:
+    "STOP please" is a command, "please stop sending" and "Stop by our office tomorrow" are not.
     """
     found = _line_commands(strip_subject_prefixes(subject or ""), "subject")
     for line in _first_lines(reply_text or "", max_lines):
@@ -143,6 +144,9 @@ def _after_words(folded: str, count: int) -> str:
 
 def _commands_for(keyword: Keyword, rest: str, source: str) -> list[ParsedCommand]:
     if not keyword.takes_document:
+        # "STOP please" is a command; "Stop by our office tomorrow" is a sentence.
+        if len(_WORD.findall(rest)) > _MAX_TRAILING_WORDS:
+            return []
         return [ParsedCommand(keyword.name, list(keyword.args), keyword.language, source)]
     numbers = [normalize_document_number(m.group(0)) for m in _DOCUMENT.finditer(rest)]
     if not numbers:

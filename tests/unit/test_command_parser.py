@@ -116,3 +116,9 @@ def test_normalize_document_number(raw: str, key: str) -> None:
 def test_registry_is_uppercase_and_accent_free() -> None:
     for keyword in KEYWORDS:
         assert keyword == keyword.upper() and keyword.isascii()
+
+
+def test_a_keyword_opening_a_sentence_is_not_a_command():
+    assert find_commands("", "Stop by our office tomorrow please") == []
+    assert find_commands("", "Help me understand this invoice, it looks wrong") == []
+    assert find_commands("", "STOP please") == [ParsedCommand("stop", [])]
