@@ -56,28 +56,34 @@ def _claimable(limit: int, now: datetime):
 
 def process(rt: Runtime, row: InboundMessage) -> str:
     """Handle one claimed message; whatever goes wrong is recorded on it, never raised."""
+    u = None
     try:
+        raw, u = _read(rt, row)  # outside the write transaction: parsing 20 MB must not hold the lock
         with atomic_immediate():
-            _record(row, *_handle(rt, row), now=rt.now())
+            _record(row, u, _decide(rt, row, raw, u), now=rt.now())
     except LeaseLost:
         log.warning("inbound message %s was taken over by another worker", row.id)
         return "lost"
     except Exception as exc:  # one bad message must never stop the worker
         log.exception("inbound message %s failed", row.id)
-        _record_failure(rt, row, exc)
+        _record_failure(rt, row, exc, u)
         return "failed"
     return InboundMessage.get_by_id(row.id).status
 
 
-def _handle(rt: Runtime, row: InboundMessage) -> tuple[Understanding | None, Outcome]:
-    if row.attempts > MAX_ATTEMPTS:
-        return None, Outcome("failed", f"gave up after {row.attempts - 1} interrupted attempts")
-    raw = _raw(row.id)
+def _read(rt: Runtime, row: InboundMessage) -> tuple[bytes | None, Understanding | None]:
+    raw = _raw(row.id) if row.attempts <= MAX_ATTEMPTS else None
     if raw is None:
-        return None, Outcome("failed", "the raw message was purged; nothing left to read")
-    recipients = envelope_recipients(row)
-    u = understand(rt, raw, row.envelope_from, recipients)
-    return u, _act(rt, row, raw, u, recipients)
+        return None, None
+    return raw, understand(rt, raw, row.envelope_from, envelope_recipients(row))
+
+
+def _decide(rt: Runtime, row: InboundMessage, raw: bytes | None, u: Understanding | None) -> Outcome:
+    if row.attempts > MAX_ATTEMPTS:
+        return Outcome("failed", f"gave up after {row.attempts - 1} interrupted attempts")
+    if raw is None or u is None:
+        return Outcome("failed", "the raw message was purged; nothing left to read")
+    return _act(rt, row, raw, u, envelope_recipients(row))
 
 
 def _raw(row_id: int) -> bytes | None:
@@ -116,11 +122,13 @@ def _understood(u: Understanding) -> dict[str, object]:
             "commands": json.dumps([{"name": c.name, "args": list(c.args)} for c in u.commands])}
 
 
-def _record_failure(rt: Runtime, row: InboundMessage, exc: Exception) -> None:
+def _record_failure(rt: Runtime, row: InboundMessage, exc: Exception, u: Understanding | None) -> None:
+    """Keep the error, and what was understood before it, for staff to see and reprocess."""
     summary = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    fields = {} if u is None else _understood(u)
     with rt.db.atomic():
         (InboundMessage.update(status="failed", error=summary[:4000], lease_until=None,
-                               processed_at=naive_utc(rt.now()))
+                               processed_at=naive_utc(rt.now()), **fields)
          .where(InboundMessage.id == row.id, InboundMessage.lease_until == row.lease_until).execute())
 
 

@@ -166,6 +166,7 @@ def test_a_message_whose_processing_fails_is_kept_and_can_be_reprocessed(smtp_rt
     assert counts == {"failed": 1, "processed": 1}  # the failure did not stop the worker
     failed = InboundMessage.get(InboundMessage.status == "failed")
     assert "PDF of this document is missing" in failed.error
+    assert (failed.kind, failed.from_addr) == ("command", MARIE)  # what was understood is kept for staff
     assert not Outbox.select().where(Outbox.kind == "duplicate").exists()  # nothing half-done
     storage.store_pdf(smtp_rt.config, pdf)
     assert retry_failed(smtp_rt) == 1 and InboundWorker(smtp_rt).flush() == {"processed": 1}

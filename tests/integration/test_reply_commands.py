@@ -11,7 +11,7 @@ from mailflow.models import InboundMessage, Outbox, Preference, Suppression, Tok
 from mailflow.outbound.delivery import DeliveryWorker
 from tests.support import factories
 from tests.support.inbound import (  # noqa: F401 (inbound_smtp is a fixture)
-    REPLY_DOMAIN, inbound_smtp, message, outlook_reply_fr, send, settle,
+    REPLY_DOMAIN, inbound_smtp, message, outlook_reply_fr, postfix_dsn, send, settle,
 )
 
 MARIE = factories.MARIE.email
@@ -193,57 +193,3 @@ def test_a_postfix_dsn_to_the_verp_address_marks_that_delivery_bounced(smtp_rt, 
     assert notice_row.bounced_at is not None and "5.1.1" in notice_row.last_response
     assert Suppression.get(Suppression.email == MARIE).score == 1
     assert len(relay.received) == 1  # nobody answered the bounce
-
-
-def postfix_dsn(verp: str, recipient: str, original_id: str) -> bytes:
-    boundary = "8A3D6C0F2B.1762074000/mx.example.be"
-    return f"""\
-Return-Path: <>
-From: MAILER-DAEMON@mx.example.be (Mail Delivery System)
-Subject: Undelivered Mail Returned to Sender
-To: {verp}
-Auto-Submitted: auto-replied
-MIME-Version: 1.0
-Content-Type: multipart/report; report-type=delivery-status; boundary="{boundary}"
-Message-Id: <20261102090001.8A3D6C0F2B@mx.example.be>
-
---{boundary}
-Content-Description: Notification
-Content-Type: text/plain; charset=us-ascii
-
-This is the mail system at host mx.example.be.
-
-I'm sorry to have to inform you that your message could not
-be delivered to one or more recipients.
-
-<{recipient}>: host mail.example.be[192.0.2.10] said: 550 5.1.1 <{recipient}>:
-    Recipient address rejected: User unknown in virtual mailbox table
-
---{boundary}
-Content-Description: Delivery report
-Content-Type: message/delivery-status
-
-Reporting-MTA: dns; mx.example.be
-X-Postfix-Queue-ID: 8A3D6C0F2B
-X-Postfix-Sender: rfc822; {verp}
-Arrival-Date: Mon,  2 Nov 2026 09:00:00 +0000 (UTC)
-
-Final-Recipient: rfc822; {recipient}
-Original-Recipient: rfc822;{recipient}
-Action: failed
-Status: 5.1.1
-Remote-MTA: dns; mail.example.be
-Diagnostic-Code: smtp; 550 5.1.1 <{recipient}>: Recipient address rejected: User
-    unknown in virtual mailbox table
-
---{boundary}
-Content-Description: Undelivered Message Headers
-Content-Type: text/rfc822-headers
-
-Return-Path: <{verp}>
-From: Lease Services <documents@mailflow.example>
-To: {recipient}
-Message-ID: {original_id}
-
---{boundary}--
-""".replace("\n", "\r\n").encode()

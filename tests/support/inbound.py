@@ -100,3 +100,99 @@ def table_moved_away(rt: Runtime) -> Iterator[str]:
         yield away
     finally:
         rt.db.execute_sql(f'ALTER TABLE "{away}" RENAME TO "{table}"')
+
+
+def postfix_dsn(verp: str, recipient: str, original_id: str, status: str = "5.1.1",
+                diagnostic: str = "Recipient address rejected: User unknown in virtual mailbox table",
+                dsn_id: str = "20261102090001.8A3D6C0F2B") -> bytes:
+    """A delivery status notification as Postfix writes it."""
+    boundary = "8A3D6C0F2B.1762074000/mx.example.be"
+    action = "failed" if status.startswith("5") else "delayed"
+    code = "550" if status.startswith("5") else "452"
+    return f"""\
+Return-Path: <>
+From: MAILER-DAEMON@mx.example.be (Mail Delivery System)
+Subject: Undelivered Mail Returned to Sender
+To: {verp}
+Auto-Submitted: auto-replied
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="{boundary}"
+Message-Id: <{dsn_id}@mx.example.be>
+
+--{boundary}
+Content-Description: Notification
+Content-Type: text/plain; charset=us-ascii
+
+This is the mail system at host mx.example.be.
+
+I'm sorry to have to inform you that your message could not
+be delivered to one or more recipients.
+
+<{recipient}>: host mail.example.be[192.0.2.10] said: {code} {status} <{recipient}>:
+    {diagnostic}
+
+--{boundary}
+Content-Description: Delivery report
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.be
+X-Postfix-Queue-ID: 8A3D6C0F2B
+X-Postfix-Sender: rfc822; {verp}
+Arrival-Date: Mon,  2 Nov 2026 09:00:00 +0000 (UTC)
+
+Final-Recipient: rfc822; {recipient}
+Original-Recipient: rfc822;{recipient}
+Action: {action}
+Status: {status}
+Remote-MTA: dns; mail.example.be
+Diagnostic-Code: smtp; {code} {status} <{recipient}>: {diagnostic}
+
+--{boundary}
+Content-Description: Undelivered Message Headers
+Content-Type: text/rfc822-headers
+
+Return-Path: <{verp}>
+From: Lease Services <documents@mailflow.example>
+To: {recipient}
+Message-ID: {original_id}
+
+--{boundary}--
+""".replace("\n", "\r\n").encode()
+
+
+def arf_complaint(recipient: str, original_id: str, return_path: str = "bounces@reply.mailflow.example") -> bytes:
+    """A spam complaint in the Abuse Reporting Format (RFC 5965), as mailbox providers send them."""
+    return f"""\
+From: feedback@fbl.mailbox.example
+To: abuse@reply.mailflow.example
+Subject: FW: Un nouveau document est disponible
+Message-ID: <arf-{original_id.strip('<>')}>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=feedback-report; boundary="arf"
+
+--arf
+Content-Type: text/plain; charset=us-ascii
+
+This is an email abuse report for an email message received from IP 192.0.2.1.
+
+--arf
+Content-Type: message/feedback-report
+
+Feedback-Type: abuse
+User-Agent: SomeGenerator/1.0
+Version: 1
+Original-Mail-From: <{return_path}>
+Original-Rcpt-To: <{recipient}>
+
+--arf
+Content-Type: message/rfc822
+
+Return-Path: <{return_path}>
+From: Lease Services <documents@mailflow.example>
+To: {recipient}
+Subject: Un nouveau document est disponible
+Message-ID: {original_id}
+
+Bonjour
+--arf--
+""".replace("\n", "\r\n").encode()
