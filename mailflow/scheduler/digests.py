@@ -12,7 +12,6 @@ scheduler undoes just that recipient, so re-runs, catch-ups and concurrent sched
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Iterator
@@ -29,8 +28,6 @@ from mailflow.outbound import mails
 from mailflow.runtime import Runtime
 from mailflow.scheduler import periods
 from mailflow.scheduler.periods import Period, Schedule
-
-log = logging.getLogger(__name__)
 
 CHUNK = 200  # recipients per transaction: short locks, few commits, bounded memory
 
@@ -175,7 +172,6 @@ def run(rt: Runtime, frequency: str, moment: datetime | None = None, chunk: int 
             _run_chunk(rt, ids, report)
         if progress:
             progress(len(ids))
-    log.info("%s", report.summary())
     return report
 
 

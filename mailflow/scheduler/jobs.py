@@ -22,10 +22,8 @@ from apscheduler.jobstores.base import BaseJobStore
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 
 from mailflow.config import SchedulerConfig
-from mailflow.outbound.delivery import DeliveryWorker
 from mailflow.runtime import Runtime
 from mailflow.scheduler import digests, retention
 from mailflow.scheduler.periods import CADENCES
@@ -37,8 +35,6 @@ DIGEST_GRACE = {"daily": timedelta(hours=12), "weekly": timedelta(days=3, hours=
 LIFECYCLE_JOB = "lifecycle"
 LIFECYCLE_AT = (3, 30)  # local time: quiet, and done before the digests go out
 LIFECYCLE_GRACE = timedelta(hours=12)
-OUTBOX_JOB = "deliver-outbox"
-DELIVERY_THREAD = "delivery"  # the thread name of serve's worker role
 
 
 def digest_job_id(frequency: str) -> str:
@@ -70,10 +66,6 @@ def add_jobs(scheduler: BackgroundScheduler, rt: Runtime, catch_up: bool = True)
              logged(rt, digest_job_id(frequency), lambda f=frequency: digests.run(rt, f).summary()), **start)
     _add(scheduler, LIFECYCLE_JOB, lifecycle_trigger(cfg), LIFECYCLE_GRACE,
          logged(rt, LIFECYCLE_JOB, lambda: retention.run_all(rt)), **start)
-    poll = rt.config.outbound.poll_seconds
-    _add(scheduler, OUTBOX_JOB, IntervalTrigger(seconds=poll), timedelta(seconds=max(poll, 1) * 10),
-         logged(rt, OUTBOX_JOB, OutboxDelivery(rt), quiet=True))
-
 
 def _add(scheduler: BackgroundScheduler, job_id: str, trigger: object, grace: timedelta,
          func: Callable[[], None], **extra: object) -> None:
@@ -81,7 +73,7 @@ def _add(scheduler: BackgroundScheduler, job_id: str, trigger: object, grace: ti
                       max_instances=1, misfire_grace_time=int(grace.total_seconds()), **extra)
 
 
-def logged(rt: Runtime, name: str, work: Callable[[], object], quiet: bool = False) -> Callable[[], None]:
+def logged(rt: Runtime, name: str, work: Callable[[], object]) -> Callable[[], None]:
     """A job body: its own connection, its outcome logged, its failure logged and contained."""
     def run() -> None:
         try:
@@ -90,29 +82,13 @@ def logged(rt: Runtime, name: str, work: Callable[[], object], quiet: bool = Fal
         except Exception:  # a failing job logs; the scheduler and the other jobs go on
             log.exception("scheduled job %s failed", name)
             return
-        if outcome or not quiet:
-            log.info("scheduled job %s: %s", name, outcome)
+        log.info("scheduled job %s: %s", name, outcome)
     return run
 
 
-class OutboxDelivery:
-    """Delivers the outbox from the scheduler when this process runs no worker role."""
-
-    def __init__(self, rt: Runtime) -> None:
-        self.worker = DeliveryWorker(rt)
-
-    def __call__(self) -> str:
-        if worker_role_running():
-            return ""
-        report = self.worker.flush()
-        return f"sent {report.sent}, deferred {report.deferred}, failed {report.failed}" if report.handled else ""
-
-
-def worker_role_running() -> bool:
-    return any(t.name == DELIVERY_THREAD and t.is_alive() for t in threading.enumerate())
-
-
 def start(rt: Runtime, jobstore: BaseJobStore | None = None, catch_up: bool = True) -> BackgroundScheduler:
+    # APScheduler's executor logs two lines per run at INFO; ours already say what each job did
+    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
     scheduler = make_scheduler(rt, jobstore)
     add_jobs(scheduler, rt, catch_up)
     scheduler.start()

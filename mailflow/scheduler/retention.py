@@ -127,15 +127,13 @@ STEPS: dict[str, Callable[[Runtime], int]] = {
 
 
 def run_all(rt: Runtime) -> dict[str, int | None]:
-    """Every step, each logged; a failing step is logged (None) and the others still run."""
+    """Every step's count; a failing step is logged and counted None, and the others still run."""
     return {name: run_step(rt, name, step) for name, step in STEPS.items()}
 
 
 def run_step(rt: Runtime, name: str, step: Callable[[Runtime], int]) -> int | None:
     try:
-        count = step(rt)
+        return step(rt)
     except Exception:  # one broken step must not stop the others
         log.exception("lifecycle step %s failed", name)
         return None
-    log.info("lifecycle step %s: %d", name, count)
-    return count

@@ -20,7 +20,7 @@ from mailflow.config import PROJECT_ROOT
 from mailflow.models import Digest, Notification, Outbox
 from mailflow.scheduler import jobs
 from mailflow.scheduler.periods import Schedule, covered_by, due_at
-from mailflow.scheduler.roles import start_scheduler
+from mailflow.scheduler.roles import DELIVERY_THREAD, OutboxDelivery, start_scheduler
 from tests.support import factories
 from tests.support.env import PG_URL
 from tests.support.factories import JAN, MARIE
@@ -29,7 +29,7 @@ from tests.support.scheduler import (
 )
 
 
-JOB_IDS = {"digest-daily", "digest-weekly", "digest-monthly", "lifecycle", "deliver-outbox"}
+JOB_IDS = {"digest-daily", "digest-weekly", "digest-monthly", "lifecycle"}
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
@@ -53,7 +53,7 @@ def test_jobs_have_fixed_ids_local_cron_triggers_coalesce_and_misfire_grace(sche
     assert all(job.coalesce and job.max_instances == 1 for job in found.values())
     grace = {job_id: job.misfire_grace_time for job_id, job in found.items()}
     assert grace == {"digest-daily": 12 * 3600, "digest-weekly": 84 * 3600, "digest-monthly": 14 * 86400,
-                     "lifecycle": 12 * 3600, "deliver-outbox": 20}
+                     "lifecycle": 12 * 3600}
     assert str(found["digest-daily"].trigger) == "cron[hour='7', minute='0']"
     assert str(found["digest-weekly"].trigger) == "cron[day_of_week='mon', hour='7', minute='0']"
     assert str(found["digest-monthly"].trigger) == "cron[day='1', hour='7', minute='0']"
@@ -145,15 +145,15 @@ def test_scheduler_leaves_delivery_to_a_running_worker_role(rt):
     factories.customer(rt)
     factories.document(rt)
     stop = threading.Event()
-    worker = threading.Thread(target=stop.wait, name=jobs.DELIVERY_THREAD, daemon=True)
+    worker = threading.Thread(target=stop.wait, name=DELIVERY_THREAD, daemon=True)  # as serve's worker role
     worker.start()
     try:
-        assert jobs.OutboxDelivery(rt)() == ""
+        assert OutboxDelivery(rt).once() is None
         assert Outbox.get().status == "queued"
     finally:
         stop.set()
         worker.join()
-    assert jobs.OutboxDelivery(rt)().startswith("sent 1")
+    assert OutboxDelivery(rt).once().sent == 1
 
 
 def test_a_failing_job_logs_and_the_scheduler_goes_on(rt, caplog):
