@@ -39,21 +39,24 @@ def handle_bounce(rt: Runtime, raw: bytes, u: Understanding, recipients: list[st
 
 
 def _score_all(rt: Runtime, addresses: list[str], info: BounceInfo, out: Outbox | None, what: str) -> Outcome:
-    notes, dead = [], []
-    for address in addresses:
-        if not info.permanent or (info.action or "failed") != "failed":
-            notes.append(f"{address}: temporary, recorded")
-            continue
-        row, newly = add_point(rt, address, f"bounce {info.status or ''} {info.diagnostic or ''}".strip())
-        notes.append(f"{address}: score {row.score:g}/{rt.config.bounces.score_threshold:g}"
-                     + (", suppressed" if newly else ""))
-        dead += [address] if newly else []
-    told = [c for address in dead for c in dead_primary(rt, address)]
-    action = f"bounce {what}" + (f" for outbox #{out.id}" if out else "") + ": " + "; ".join(notes)
+    scored = [_score(rt, address, info) for address in addresses]
+    told = [c for address, (_, newly) in zip(addresses, scored) if newly for c in dead_primary(rt, address)]
+    action = f"bounce {what}" + (f" for outbox #{out.id}" if out else "") + ": " + "; ".join(n for n, _ in scored)
     if told:
         action += "; dead primary contact of " + ", ".join(c.number for c in told) + ", shared users told"
     user = User.get_or_none(User.email == addresses[0])
     return Outcome("staff" if told else "processed", action, user, out.customer if out else None, out)
+
+
+def _score(rt: Runtime, address: str, info: BounceInfo) -> tuple[str, bool]:
+    """A note for staff, and whether this bounce just made the address dead (suppressed)."""
+    if (info.action or "failed") != "failed":
+        return f"{address}: temporary, recorded", False
+    if not info.permanent:  # refused for a reason that may pass (full mailbox, policy): not the address's fault
+        return f"{address}: refused ({info.cause or 'unknown cause'}), not scored", False
+    row, newly = add_point(rt, address, f"bounce {info.status or ''} {info.diagnostic or ''}".strip())
+    limit = rt.config.bounces.score_threshold
+    return f"{address}: score {row.score:g}/{limit:g}" + (", suppressed" if newly else ""), newly
 
 
 def _mark(rt: Runtime, out: Outbox, info: BounceInfo) -> None:

@@ -7,10 +7,10 @@ from typing import Any
 
 from mailflow.errors import TokenError
 from mailflow.inbound.classification import Classification, classify
-from mailflow.inbound.command_parser import ParsedCommand, find_commands
+from mailflow.inbound.command_parser import ParsedCommand, find_commands, strip_subject_prefixes
 from mailflow.inbound.parsing import ParsedMessage, parse_address, parse_message
 from mailflow.inbound.trimming import trim_reply
-from mailflow.models import Customer, User
+from mailflow.models import Customer, Outbox, User
 from mailflow.runtime import Runtime
 from mailflow.signing import ReplyClaim, today_utc, token_from_address
 
@@ -59,10 +59,30 @@ def understand(rt: Runtime, raw: bytes, envelope_from: str | None = None,
     classification = classify(parsed, raw, envelope_from=envelope_from)
     reply = trim_reply(parsed.text)
     # Only people give commands: a bounce quoting "STOP" or an out-of-office saying "HELP" does not.
-    commands = find_commands(parsed.subject, reply) if classification.kind == "message" else []
+    commands = _commands(parsed, reply) if classification.kind == "message" else []
     recipients = list(envelope_to or []) + _header_recipients(parsed)
     return Understanding(parsed, classification, reply, commands, check_token(rt, recipients),
                          _registered(parsed.from_addr))
+
+
+def _commands(parsed: ParsedMessage, reply: str) -> list[ParsedCommand]:
+    found = find_commands(parsed.subject, reply)
+    if _echoes_our_subject(parsed):  # "RE: DUPLICATA: facture F2026-0042" is a thank-you, not a request
+        found = [c for c in found if c.source != "subject"]
+    return found
+
+
+def _echoes_our_subject(parsed: ParsedMessage) -> bool:
+    """The subject is just the one of the mailflow mail this answers, with reply prefixes."""
+    replied = [f"<{i}>" for i in [parsed.in_reply_to, *parsed.references] if i]
+    if not replied:
+        return False
+    ours = Outbox.select(Outbox.subject).where(Outbox.message_id.in_(replied))
+    return _folded(strip_subject_prefixes(parsed.subject)) in {_folded(o.subject) for o in ours}
+
+
+def _folded(subject: str) -> str:
+    return " ".join(subject.split()).casefold()
 
 
 def _header_recipients(parsed: ParsedMessage) -> list[str]:

@@ -1,4 +1,4 @@
-"""Bounces and complaints through the SMTP door: the named delivery marked, scores kept Mailman-style, the dead suppressed."""
+"""Bounces and complaints through the SMTP door: the named delivery marked, Mailman-style scores, the dead suppressed."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The support-mailbox door against a real Dovecot: stored in the database, processed, moved; nothing lost or doubled."""
+"""The support-mailbox door against a real Dovecot: stored, processed, moved; nothing lost or doubled."""
 
 from __future__ import annotations
 

@@ -193,3 +193,16 @@ def test_a_postfix_dsn_to_the_verp_address_marks_that_delivery_bounced(smtp_rt, 
     assert notice_row.bounced_at is not None and "5.1.1" in notice_row.last_response
     assert Suppression.get(Suppression.email == MARIE).score == 1
     assert len(relay.received) == 1  # nobody answered the bounce
+
+
+def test_a_thank_you_to_a_duplicate_does_not_ask_for_it_again(smtp_rt, relay, inbound_smtp, notice):
+    reply(smtp_rt, inbound_smtp, notice, "DUPLICATA F2026-0042")
+    duplicate = relay.to(MARIE)[0].message
+    relay.received.clear()
+    raw = message(MARIE, duplicate["Reply-To"], "RE: " + duplicate["Subject"], "Merci beaucoup !",
+                  In_Reply_To=duplicate["Message-ID"])
+    assert send(inbound_smtp, raw, MARIE, duplicate["Reply-To"]).code == 250
+    settle(smtp_rt)
+    row = InboundMessage.select().order_by(InboundMessage.id.desc()).get()
+    assert (row.kind, row.status, row.commands) == ("message", "staff", "[]")
+    assert Outbox.select().where(Outbox.kind == "duplicate").count() == 1

@@ -54,7 +54,8 @@ def send(server: InboundSmtpServer, raw: bytes, mail_from: str = "someone@exampl
         return SmtpAnswer(code, text.decode())
 
 
-def message(sender: str = "marie.dupont@example.be", to: str = f"reply@{REPLY_DOMAIN}", subject: str = "Re: votre facture",
+def message(sender: str = "marie.dupont@example.be", to: str = f"reply@{REPLY_DOMAIN}",
+            subject: str = "Re: votre facture",
             body: str = "Bonjour", message_id: str | None = None, **headers: str) -> bytes:
     msg = EmailMessage()
     msg["From"] = sender
