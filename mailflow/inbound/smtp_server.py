@@ -48,6 +48,7 @@ class InboundHandler:
         except StorageError as exc:
             log.error("inbound SMTP: %s", exc.message)
             return exc.smtp_reply
+        log.info("inbound SMTP: stored message %s (%d bytes) from <%s>", row.id, len(raw), envelope.mail_from)
         return f"250 2.0.0 Stored as {row.id}"
 
     def _store(self, raw: bytes, mail_from: str | None, rcpt_tos: list[str]):
@@ -82,6 +83,8 @@ class InboundSmtpServer:
                                       ident="mailflow inbound")
 
     def start(self) -> "InboundSmtpServer":
+        # aiosmtpd logs every SMTP command at INFO; mailflow logs what matters (stored, refused, failed).
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         self.controller.start()
         log.info("inbound SMTP listening on %s:%s", self.host, self.port)
         return self

@@ -61,8 +61,8 @@ def understand(rt: Runtime, raw: bytes, envelope_from: str | None = None,
     # Only people give commands: a bounce quoting "STOP" or an out-of-office saying "HELP" does not.
     commands = _commands(parsed, reply) if classification.kind == "message" else []
     recipients = list(envelope_to or []) + _header_recipients(parsed)
-    return Understanding(parsed, classification, reply, commands, check_token(rt, recipients),
-                         _registered(parsed.from_addr))
+    sender = _registered(parsed.from_addr)
+    return Understanding(parsed, classification, reply, commands, check_token(rt, recipients, sender), sender)
 
 
 def _commands(parsed: ParsedMessage, reply: str) -> list[ParsedCommand]:
@@ -91,18 +91,12 @@ def _header_recipients(parsed: ParsedMessage) -> list[str]:
     return parsed.to_addrs + [a for a in extra if a]
 
 
-def check_token(rt: Runtime, recipients: list[str]) -> TokenCheck | None:
-    """The first usable reply token among `recipients`; else why the one found is not; None without one."""
-    found: TokenCheck | None = None
-    for address in recipients:
-        token = _reply_token(rt, address)
-        if token is None:
-            continue
-        check = _read(rt, token)
-        if check.valid:
-            return check
-        found = found or check
-    return found
+def check_token(rt: Runtime, recipients: list[str], sender: User | None = None) -> TokenCheck | None:
+    """The sender's own valid token among `recipients`, else any valid one, else why the first is not."""
+    checks = [_read(rt, token) for token in dict.fromkeys(filter(None, (_reply_token(rt, a) for a in recipients)))]
+    valid = [c for c in checks if c.valid]
+    own = [c for c in valid if sender is not None and c.user is not None and c.user.id == sender.id]
+    return (own or valid or checks or [None])[0]
 
 
 def _reply_token(rt: Runtime, address: str) -> str | None:
