@@ -140,9 +140,9 @@ def _page(given: Mapping[str, str]) -> int:
 
 def _check_ranges(flt: DocumentFilter) -> None:
     if flt.date_from and flt.date_to and flt.date_from > flt.date_to:
-        raise ValidationError("date_from is after date_to", field="date_to")
+        raise ValidationError("date_from is after date_to", field="date_range")
     if flt.amount_min is not None and flt.amount_max is not None and flt.amount_min > flt.amount_max:
-        raise ValidationError("amount_min is larger than amount_max", field="amount_max")
+        raise ValidationError("amount_min is larger than amount_max", field="amount_range")
 
 
 def _amount_text(cents: int | None) -> str | None:

@@ -66,7 +66,8 @@ def _chosen(ctx: Ctx, customers: list[Customer]) -> list[Customer]:
 def add_person(ctx: Ctx) -> Response:
     customers = _owner_customers(ctx)
     chosen = _chosen(ctx, customers)
-    person = Person(ctx.field("email"), ctx.field("first_name"), ctx.field("last_name"), ctx.field("language"))
+    person = Person(ctx.field("email"), ctx.field("first_name"), ctx.field("last_name"),
+                    ctx.field("language") or ctx.user.language)
     try:
         if not chosen:
             raise ValidationError("tick at least one customer number", field="customer")

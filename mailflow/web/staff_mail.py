@@ -65,7 +65,7 @@ def inbound_list(ctx: Ctx) -> Response:
     if status:
         query = query.where(InboundMessage.status == status)
     found = listing(query.order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc()), ctx)
-    return ctx.render("staff/inbound.html", section="inbound", listing=found, status=status,
+    return ctx.render("staff/inbound.html", section="inbound", listing=found, current=status,
                       statuses=INBOUND_STATUSES, counts=counts(InboundMessage, InboundMessage.status),
                       commands=commands_of)
 
@@ -133,7 +133,7 @@ def outbound_list(ctx: Ctx) -> Response:
     if status:
         query = query.where(Outbox.status == status)
     found = listing(query.order_by(Outbox.created_at.desc(), Outbox.id.desc()), ctx)
-    return ctx.render("staff/outbound.html", section="outbound", listing=found, status=status,
+    return ctx.render("staff/outbound.html", section="outbound", listing=found, current=status,
                       statuses=outbox.STATUSES, counts=outbox.counts(), retryable=RETRYABLE)
 
 
