@@ -4,6 +4,8 @@ on start that is not a flood, delivery when no worker runs, and two processes se
 from __future__ import annotations
 
 import logging
+import os
+import pty
 import re
 import subprocess
 import sys
@@ -212,3 +214,35 @@ def test_two_processes_on_one_postgresql_database_send_each_digest_once(rt, cloc
 @pytest.mark.skipif(bool(PG_URL), reason="the SQLite variant of the test above")
 def test_two_processes_on_one_sqlite_file_send_each_digest_once(rt, clock, tmp_path, database_url):
     two_processes_send_each_digest_once(rt, clock, tmp_path, database_url)
+
+
+def read_all(fd: int) -> str:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: the other end of the terminal closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_digest_run_shows_a_progress_bar_on_a_terminal(rt, clock, tmp_path, database_url):
+    factories.customer(rt)
+    choose(rt, MARIE.email, "daily")
+    publish_at(rt, clock, local(2026, 11, 2, 10), "F-1")
+    terminal, child_end = pty.openpty()
+    command = [sys.executable, "-m", "mailflow", "digest", "run", "--frequency", "daily", "--now", "2026-11-03T07:00"]
+    run = subprocess.Popen(command, env=cli_env(tmp_path, database_url), cwd=PROJECT_ROOT, stdout=subprocess.PIPE,
+                           stderr=child_end, text=True)
+    os.close(child_end)
+    shown: list[str] = []
+    reader = threading.Thread(target=lambda: shown.append(read_all(terminal)), daemon=True)
+    reader.start()  # drain the terminal while the child runs, so it never blocks writing to it
+    summary, _ = run.communicate(timeout=120)
+    reader.join(timeout=30)
+    os.close(terminal)
+    assert run.returncode == 0 and "1 digests created" in summary
+    assert "daily digests" in shown[0] and "100%" in shown[0]
