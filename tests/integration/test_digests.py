@@ -309,3 +309,25 @@ def test_delivered_through_the_relay(smtp_rt, relay, clock):
     assert DeliveryWorker(smtp_rt).flush().sent == 1
     [got] = relay.to(MARIE.email)
     assert got.message["Subject"].startswith("Votre résumé quotidien")
+
+
+def test_reads_are_per_chunk_not_per_recipient(rt, clock, database_url):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("counts statements with SQLite's trace hook")
+    factories.customer(rt)
+    for i in range(9):
+        accounts.share(rt, "DL2123456", accounts.Person(f"person{i}@example.be", "P", "Q", "en"))
+        choose(rt, f"person{i}@example.be", "daily")
+    for number in ("F-1", "F-2", "F-3"):
+        publish_at(rt, clock, local(2026, 11, 2, 10), number)
+    statements: list[str] = []
+    rt.db.connection().set_trace_callback(statements.append)
+    try:
+        report = digests.run(rt, "daily", local(2026, 11, 3, 7), chunk=3)
+    finally:
+        rt.db.connection().set_trace_callback(None)
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    writes = [s for s in statements if s.lstrip().upper().startswith(("INSERT", "UPDATE"))]
+    assert report.created == 9
+    assert len(selects) <= 3 * 5 + 1  # per chunk of 3: ids, users, notices+documents, access, views; +1 last ids
+    assert len(writes) == 9 * 4  # per recipient: activation token, outbox row, digest row, one notices update
