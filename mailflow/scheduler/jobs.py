@@ -67,6 +67,7 @@ def add_jobs(scheduler: BackgroundScheduler, rt: Runtime, catch_up: bool = True)
     _add(scheduler, LIFECYCLE_JOB, lifecycle_trigger(cfg), LIFECYCLE_GRACE,
          logged(rt, LIFECYCLE_JOB, lambda: retention.run_all(rt)), **start)
 
+
 def _add(scheduler: BackgroundScheduler, job_id: str, trigger: object, grace: timedelta,
          func: Callable[[], None], **extra: object) -> None:
     scheduler.add_job(func, trigger, id=job_id, name=job_id, replace_existing=True, coalesce=True,
