@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import grp
 import os
 import pwd
 import shutil
@@ -34,6 +35,7 @@ disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_login_user = {login_user}
 default_internal_user = {internal_user}
+default_internal_group = {internal_group}
 first_valid_uid = {uid}
 last_valid_uid = 0
 first_valid_gid = {gid}
@@ -54,6 +56,9 @@ namespace inbox {{
   inbox = yes
   separator = /
 {mailboxes}
+}}
+service anvil {{
+  chroot = {anvil_chroot}
 }}
 service imap-login {{
   chroot = {login_chroot}
@@ -160,8 +165,10 @@ class DovecotServer:
             gid=self.owner.pw_gid,
             login_user=self.owner.pw_name if unprivileged else "dovenull",
             internal_user=self.owner.pw_name if unprivileged else "dovecot",
-            # chroot needs root; without it login processes just run unconfined.
+            internal_group=grp.getgrgid(self.owner.pw_gid).gr_name if unprivileged else "dovecot",
+            # chroot needs root; without it these processes just run unconfined.
             login_chroot="" if unprivileged else "login",
+            anvil_chroot="" if unprivileged else "empty",
             extra=self._extra_settings(),
             mailboxes=self._mailbox_blocks(),
         )
