@@ -170,7 +170,7 @@ def test_a_duplicate_is_mailed_with_the_pdf_and_rate_limited(rt, portfolio):
     assert answer.status_code == 303 and answer.headers["location"] == back
     assert "Un duplicata de F2026-0042 est en route vers marie.dupont@example.be." in web.get(back).text
     mail = Outbox.get(Outbox.kind == "duplicate")
-    message = message_from_bytes(mail.raw, policy=policy.default)
+    message = message_from_bytes(bytes(mail.raw), policy=policy.default)
     attachment = next(message.iter_attachments())
     assert attachment.get_filename() == "F2026-0042-duplicate.pdf"
     assert attachment.get_content().startswith(b"%PDF-")

@@ -51,7 +51,7 @@ def test_adding_a_shared_user_ticks_chosen_numbers_and_sends_an_invitation(rt, m
     an = User.get(User.email == "an.claes@accountant.example")
     assert an.language == "nl" and _sees(an) == {"DL5000001"}
     invite = Outbox.get(Outbox.recipient == "an.claes@accountant.example")
-    message = message_from_bytes(invite.raw, policy=policy.default)
+    message = message_from_bytes(bytes(invite.raw), policy=policy.default)
     assert invite.kind == "invitation" and "Marie Dupont deelt documenten met u" in message["Subject"]
     assert "https://portal.example.test/auth/" in message.get_body(("plain",)).get_content()
     actions = [row.action for row in AuditLog.select().order_by(AuditLog.id)]

@@ -72,7 +72,7 @@ def test_inbound_list_detail_raw_reprocess_and_answer(rt, staff_web):
                   page=f"/staff/inbound/{row.id}")
     assert answer.status_code == 303
     out = Outbox.get(Outbox.kind == "answer")
-    message = message_from_bytes(out.raw, policy=policy.default)
+    message = message_from_bytes(bytes(out.raw), policy=policy.default)
     assert out.recipient == "paul@clinic.example" and message["In-Reply-To"] == "<q1@clinic.example>"
     assert message["Subject"] == "Re: Question about my invoice" and message["Auto-Submitted"] == "no"
     assert "&lt;b&gt;" in message.get_body(("html",)).get_content()

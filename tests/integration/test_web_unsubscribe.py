@@ -25,7 +25,7 @@ def _frequencies(user: User) -> dict[str, str]:
 def test_the_link_in_a_real_notice_stops_that_number_only(rt):
     marie, customer = _setup(rt)
     document = factories.document(rt)
-    message = message_from_bytes(Outbox.get(Outbox.document == document).raw, policy=policy.default)
+    message = message_from_bytes(bytes(Outbox.get(Outbox.document == document).raw), policy=policy.default)
     url = message["List-Unsubscribe"].split(",")[0].strip("<> ")
     path = url.removeprefix("https://portal.example.test")
     web = client(rt)
