@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from mailflow.clock import naive_utc
 from mailflow.db import atomic_immediate, is_postgres
 from mailflow.errors import Conflict, NotFound
+from mailflow import actions
 from mailflow.inbound import bounces
 from mailflow.inbound.conversation import handle_message
 from mailflow.inbound.outcome import Outcome
@@ -97,10 +98,24 @@ def _act(rt: Runtime, row: InboundMessage, raw: bytes, u: Understanding, recipie
         return bounces.handle_bounce(rt, raw, u, recipients + u.parsed.to_addrs)
     if kind == "complaint":
         return bounces.handle_complaint(rt, raw, recipients + u.parsed.to_addrs)
+    if _mailto_unsubscribe(u):
+        return _unsubscribe(rt, u)
     if kind == "auto_reply":
         signal = ", ".join(u.classification.signals[:3]) or u.classification.reason
         return Outcome("ignored", f"automatic reply ({signal}): recorded, never answered", u.sender)
     return handle_message(rt, row, u)
+
+
+def _mailto_unsubscribe(u: Understanding) -> bool:
+    """RFC 8058's mailto form: sent to the unsubscribe token, often by the provider itself (Auto-Submitted)."""
+    return bool(u.authorized and u.token.claim and u.token.claim.purpose == "unsubscribe")
+
+
+def _unsubscribe(rt: Runtime, u: Understanding) -> Outcome:
+    actions.set_frequency(rt, u.sender, "off", u.token.customer, actor=u.sender.email)
+    scope = u.token.customer.number if u.token.customer else "all customer numbers"
+    return Outcome("processed", f"unsubscribed by List-Unsubscribe mail: notifications off for {scope}; "
+                                "no answer (one-click)", u.sender, u.token.customer)
 
 
 def _record(row: InboundMessage, u: Understanding | None, outcome: Outcome, now: datetime) -> None:

@@ -206,3 +206,23 @@ def test_a_thank_you_to_a_duplicate_does_not_ask_for_it_again(smtp_rt, relay, in
     row = InboundMessage.select().order_by(InboundMessage.id.desc()).get()
     assert (row.kind, row.status, row.commands) == ("message", "staff", "[]")
     assert Outbox.select().where(Outbox.kind == "duplicate").count() == 1
+
+
+def test_the_list_unsubscribe_mailto_works_even_when_the_provider_sends_it_automatically(
+        smtp_rt, relay, inbound_smtp, notice):
+    mailto = notice["List-Unsubscribe"].split("<mailto:")[1].split("?")[0]
+    raw = message(MARIE, mailto, "STOP", "This is an unsubscribe request.", Auto_Submitted="auto-generated")
+    assert send(inbound_smtp, raw, MARIE, mailto).code == 250
+    settle(smtp_rt)
+    row = InboundMessage.get()
+    assert row.status == "processed" and "unsubscribed" in row.action
+    assert Preference.get(Preference.user == User.get(User.email == MARIE)).frequency == "off"
+    assert relay.received == []  # one-click: nothing is answered
+
+
+def test_the_unsubscribe_address_does_nothing_for_someone_else(smtp_rt, relay, inbound_smtp, notice):
+    mailto = notice["List-Unsubscribe"].split("<mailto:")[1].split("?")[0]
+    raw = message("mallory@evil.example", mailto, "STOP", "unsubscribe", Auto_Submitted="auto-generated")
+    send(inbound_smtp, raw, "mallory@evil.example", mailto)
+    settle(smtp_rt)
+    assert Preference.get(Preference.user == User.get(User.email == MARIE)).frequency == "immediate"
