@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from mailflow.errors import StorageError
-from mailflow.inbound.store import store_raw
+from mailflow.inbound.committer import GroupCommitter
 from mailflow.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -25,10 +24,9 @@ TOO_BIG = "552 5.3.4 Message too big for this system"
 class InboundHandler:
     """aiosmtpd handler: check, store, answer (the work itself happens in the inbound worker)."""
 
-    rt: Runtime
+    committer: GroupCommitter
     domains: frozenset[str]
     max_bytes: int
-    executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(4, "smtp-store"))
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           rcpt_options: list[str]) -> str:
@@ -41,20 +39,14 @@ class InboundHandler:
         raw = envelope.original_content or b""
         if len(raw) > self.max_bytes:
             return TOO_BIG
-        loop = asyncio.get_running_loop()
         try:
-            row = await loop.run_in_executor(self.executor, self._store, raw, envelope.mail_from,
-                                             list(envelope.rcpt_tos))
+            future = self.committer.submit(raw, "smtp", envelope.mail_from or "", list(envelope.rcpt_tos))
+            row = await asyncio.wrap_future(future)
         except StorageError as exc:
             log.error("inbound SMTP: %s", exc.message)
             return exc.smtp_reply
         log.info("inbound SMTP: stored message %s (%d bytes) from <%s>", row.id, len(raw), envelope.mail_from)
         return f"250 2.0.0 Stored as {row.id}"
-
-    def _store(self, raw: bytes, mail_from: str | None, rcpt_tos: list[str]):
-        # A connection per call: executor threads come and go, and must not keep one open.
-        with self.rt.db.connection_context():
-            return store_raw(self.rt, raw, "smtp", mail_from or "", rcpt_tos)
 
 
 class TolerantSMTP(SMTP):
@@ -76,7 +68,8 @@ class InboundSmtpServer:
         self.host = host or cfg.host
         self.port = port if port is not None else cfg.port
         self.port = self.port or free_port(self.host)
-        self.handler = InboundHandler(rt, frozenset(d.lower().rstrip(".") for d in cfg.domains),
+        self.committer = GroupCommitter(rt)
+        self.handler = InboundHandler(self.committer, frozenset(d.lower().rstrip(".") for d in cfg.domains),
                                       cfg.max_message_bytes)
         self.controller = _Controller(self.handler, hostname=self.host, port=self.port,
                                       data_size_limit=cfg.max_message_bytes, enable_SMTPUTF8=True,
@@ -85,13 +78,14 @@ class InboundSmtpServer:
     def start(self) -> "InboundSmtpServer":
         # aiosmtpd logs every SMTP command at INFO; mailflow logs what matters (stored, refused, failed).
         logging.getLogger("mail.log").setLevel(logging.WARNING)
+        self.committer.start()
         self.controller.start()
         log.info("inbound SMTP listening on %s:%s", self.host, self.port)
         return self
 
     def stop(self) -> None:
         self.controller.stop()
-        self.handler.executor.shutdown(wait=True)
+        self.committer.stop()
 
 
 def free_port(host: str) -> int:
