@@ -403,6 +403,25 @@ def test_run_uses_idle_and_survives_a_restart_mid_session(
     assert delays[-1] == 0.4
 
 
+def test_run_renews_idle_and_still_sees_new_mail(
+    dovecot_server: DovecotServer, make_poller: Callable[..., ImapPoller],
+    store: DedupStore, caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="imapclient.imaplib")
+
+    def idles_sent() -> int:
+        return sum(r.getMessage().endswith(" IDLE'") for r in list(caplog.records))
+
+    runner = PollerThread(make_poller(dovecot_server, idle_renew_seconds=1, poll_interval=3600))
+    try:
+        wait_until(lambda: idles_sent() >= 3, "IDLE renewed twice")
+        dovecot_server.append(make_message(1))
+        wait_until(lambda: store.count() == 1, "message seen after renewals")
+    finally:
+        runner.join()
+    assert_each_stored_once(store, dovecot_server, [make_message(1)])
+
+
 def test_run_retries_a_failing_store_without_new_mail(
     dovecot_server: DovecotServer, make_poller: Callable[..., ImapPoller], store: DedupStore,
 ) -> None:
