@@ -25,6 +25,7 @@ class Runtime:
     db: Database
     clock: Clock = field(default_factory=SystemClock)
     transport_override: Transport | None = None
+    roles: frozenset[str] = frozenset()  # what `serve` runs in this process; empty outside serve
 
     @cached_property
     def signer(self) -> Signer:

@@ -38,6 +38,7 @@ def start_worker(rt: Runtime, stop: threading.Event) -> list[threading.Thread]:
 def serve(rt: Runtime, roles: list[str], stop: threading.Event | None = None) -> None:
     """Start every role, then wait for SIGINT/SIGTERM (or `stop`) and shut down in order."""
     stop = stop or threading.Event()
+    rt.roles = frozenset(roles)
     _install_signals(stop)
     threads = [t for name in roles for t in _start(name, rt, stop)]
     log.info("mailflow serving roles: %s", ", ".join(roles))

@@ -62,13 +62,14 @@ def compose(sender: Sender, envelope: Envelope, rendered: Rendered, message_id: 
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = message_id
     msg["Auto-Submitted"] = envelope.auto_submitted
-    msg["Content-Language"] = envelope.language
     _threading_headers(msg, envelope)
     _unsubscribe_headers(msg, sender, envelope)
     msg.set_content(rendered.text, cte="quoted-printable")
     msg.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
     for item in envelope.attachments:
         msg.add_attachment(item.content, maintype=item.maintype, subtype=item.subtype, filename=item.filename)
+    # After the body: set_content would move a Content-* header down into the first part.
+    msg["Content-Language"] = envelope.language
     return msg.as_bytes()
 
 

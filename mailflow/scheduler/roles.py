@@ -14,20 +14,19 @@ from mailflow.serve import role, thread
 
 log = logging.getLogger(__name__)
 
-DELIVERY_THREAD = "delivery"  # the thread serve's worker role runs
-
-
 @role("scheduler")
 def start_scheduler(rt: Runtime, stop: threading.Event,
                     jobstore: BaseJobStore | None = None) -> list[threading.Thread]:
     scheduler = jobs.start(rt, jobstore)
-    return [thread("scheduler", lambda: jobs.stop_when(scheduler, stop)),
-            thread("scheduler-delivery", lambda: OutboxDelivery(rt).run(stop))]
+    started = [thread("scheduler", lambda: jobs.stop_when(scheduler, stop))]
+    if not worker_role_running(rt):
+        started.append(thread("scheduler-delivery", lambda: OutboxDelivery(rt).run(stop)))
+    return started
 
 
-def worker_role_running() -> bool:
-    """Whether this process runs serve's worker role (roles start in any order, so asked each time)."""
-    return any(t.name == DELIVERY_THREAD and t.is_alive() for t in threading.enumerate())
+def worker_role_running(rt: Runtime) -> bool:
+    """Whether `serve` runs the worker role in this process; then delivery is left to it."""
+    return "worker" in rt.roles
 
 
 class OutboxDelivery:
@@ -38,7 +37,7 @@ class OutboxDelivery:
         self.worker = DeliveryWorker(rt)
 
     def once(self) -> DeliveryReport | None:
-        if worker_role_running():
+        if worker_role_running(self.rt):
             return None
         report = self.worker.run_once()
         if report.handled:

@@ -48,6 +48,7 @@ def test_headers_parse_back(smtp_rt, relay):
     assert got.mail_from.endswith("@reply.mailflow.example")
     assert msg["Message-ID"] == marie_row.message_id and msg["Message-ID"].endswith("@reply.mailflow.example>")
     assert msg["Auto-Submitted"] == "auto-generated"
+    assert msg["Content-Language"] == "fr"
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert "<https://portal.example.test/unsubscribe/" in msg["List-Unsubscribe"]
     assert "<mailto:reply+" in msg["List-Unsubscribe"]

@@ -22,7 +22,7 @@ from mailflow.config import PROJECT_ROOT
 from mailflow.models import Digest, Notification, Outbox
 from mailflow.scheduler import jobs
 from mailflow.scheduler.periods import Schedule, covered_by, due_at
-from mailflow.scheduler.roles import DELIVERY_THREAD, OutboxDelivery, start_scheduler
+from mailflow.scheduler.roles import OutboxDelivery, start_scheduler
 from tests.support import factories
 from tests.support.env import PG_URL
 from tests.support.factories import JAN, MARIE
@@ -146,15 +146,10 @@ def test_scheduler_delivers_the_outbox_when_no_worker_role_runs(smtp_rt, relay, 
 def test_scheduler_leaves_delivery_to_a_running_worker_role(rt):
     factories.customer(rt)
     factories.document(rt)
-    stop = threading.Event()
-    worker = threading.Thread(target=stop.wait, name=DELIVERY_THREAD, daemon=True)  # as serve's worker role
-    worker.start()
-    try:
-        assert OutboxDelivery(rt).once() is None
-        assert Outbox.get().status == "queued"
-    finally:
-        stop.set()
-        worker.join()
+    rt.roles = frozenset({"scheduler", "worker"})  # as `serve` with both roles
+    assert OutboxDelivery(rt).once() is None
+    assert Outbox.get().status == "queued"
+    rt.roles = frozenset({"scheduler"})
     assert OutboxDelivery(rt).once().sent == 1
 
 
