@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import re
+import warnings
 from datetime import timedelta
 
-from starlette.testclient import TestClient
+from starlette.exceptions import StarletteDeprecationWarning
+
+with warnings.catch_warnings():
+    # Starlette prefers httpx2 for its test client; plain httpx still works the same where only it is installed.
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
+    from starlette.testclient import TestClient
 
 from mailflow import tokens
 from mailflow.models import User
