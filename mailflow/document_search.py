@@ -151,7 +151,13 @@ def _amount_text(cents: int | None) -> str | None:
     return None if cents is None else f"{cents // 100}.{cents % 100:02d}"
 
 
-def scope(customers: Iterable[Customer], flt: DocumentFilter) -> dict[int, str]:
+@dataclass(frozen=True)
+class _Visible:
+    id: int
+    number: str
+
+
+def scope(customers: Iterable[Customer | _Visible], flt: DocumentFilter) -> dict[int, str]:
     """The customer numbers to search (id → number): the visible ones, or the one asked for among them."""
     visible = {c.id: c.number for c in customers}
     if flt.customer is None:
@@ -166,20 +172,22 @@ def search(user_id: int, customers: dict[int, str], flt: DocumentFilter, per_pag
     """One page of documents of `customers` (id → number) for `user_id`, with their viewed state."""
     if not customers:
         return DocumentPage([], flt.page, per_page, False, flt)
-    found = list(query(list(customers), flt, per_page).tuples())
+    found = list(query(customers, flt, per_page).tuples())
     viewed = _viewed(user_id, [row[0] for row in found[:per_page]])
     rows = [DocumentRow(*row[:6], customer_id=row[6], customer_number=customers[row[6]], viewed=row[0] in viewed)
             for row in found[:per_page]]
     return DocumentPage(rows, flt.page, per_page, len(found) > per_page, flt)
 
 
-def query(customer_ids: list[int], flt: DocumentFilter, per_page: int = PER_PAGE):
-    """The SQL of one page, one row more to know whether a next page exists.
+def query(customers: Mapping[int, str], flt: DocumentFilter, per_page: int = PER_PAGE):
+    """The SQL of one page of the visible `customers` (id → number), one row more to know whether a next
+    page exists; the `customer` filter narrows them (ValidationError when it is not one of them).
 
     Every condition is led by the customer numbers, so the (customer, …) indexes serve it and no other
     customer's rows are read. LIMIT and OFFSET are written out rather than bound: not knowing them,
     SQLite's planner prefers walking the whole-table date index, a disaster for a selective filter.
     """
+    customer_ids = list(scope([_Visible(cid, number) for cid, number in customers.items()], flt))
     scoped = (Document.customer == customer_ids[0]) if len(customer_ids) == 1 else Document.customer.in_(customer_ids)
     found = (Document.select(Document.id, Document.number, Document.type, Document.date, Document.amount_cents,
                              Document.currency, Document.customer)
