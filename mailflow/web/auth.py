@@ -24,6 +24,8 @@ HOUR = timedelta(hours=1)
 
 @page(auth=None)
 def login_form(ctx: Ctx) -> Response:
+    if ctx.user is not None:
+        return RedirectResponse("/documents", status_code=303)
     return ctx.render("login.html", email="")
 
 

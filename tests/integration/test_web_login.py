@@ -145,6 +145,7 @@ def test_login_rotates_the_session_id(rt):
 def test_logout_revokes_the_session_on_the_server(rt):
     marie = _marie(rt)
     web = login(client(rt), rt, marie)
+    assert web.get("/login").headers["location"] == "/documents"  # already in
     stolen = web.cookies.get("__Host-mailflow_session")
     answer = post(web, "/logout", page="/documents")
     assert answer.status_code == 303 and answer.headers["location"] == "/login"
