@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -40,6 +42,17 @@ def _make(url: str, root: Path) -> Database:
     return PostgresqlDatabase(
         parts.path.lstrip("/"), user=parts.username, password=parts.password,
         host=parts.hostname, port=parts.port or 5432)
+
+
+@contextmanager
+def thread_connection(db: Database) -> Iterator[Database]:
+    """This thread's connection, opened on first use and kept for the next request.
+
+    Web handlers run on a pool of long-lived threads; opening and closing a connection per request
+    cost more than the queries (SQLite also checkpoints its WAL when the last connection closes).
+    """
+    db.connect(reuse_if_open=True)
+    yield db
 
 
 def is_postgres() -> bool:

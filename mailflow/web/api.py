@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from mailflow.db import thread_connection
 from mailflow import documents, storage
 from mailflow.document_search import DocumentPage
 from mailflow.documents import DocumentInput
@@ -66,7 +67,7 @@ async def list_documents(request: Request) -> Response:
 
 
 def _list(web: WebState, request: Request) -> Response:
-    with web.rt.db.connection_context():
+    with thread_connection(web.rt.db):
         user = api_user(web, request)
         if user is None:
             return error(401, UNAUTHENTICATED, **{"WWW-Authenticate": 'Bearer realm="mailflow"'})
@@ -92,7 +93,7 @@ async def document_pdf(request: Request) -> Response:
 
 
 def _pdf(web: WebState, request: Request) -> Response:
-    with web.rt.db.connection_context():
+    with thread_connection(web.rt.db):
         user = api_user(web, request)
         if user is None:
             return error(401, UNAUTHENTICATED, **{"WWW-Authenticate": 'Bearer realm="mailflow"'})
@@ -125,7 +126,7 @@ async def publish_document(request: Request) -> Response:
 
 
 def _issuer(web: WebState, key: str) -> Issuer | None:
-    with web.rt.db.connection_context():
+    with thread_connection(web.rt.db):
         return issuer_by_api_key(key)
 
 
@@ -140,7 +141,7 @@ async def _read_upload(request: Request) -> tuple[str | None, bytes | None, str]
 
 
 def _publish(web: WebState, issuer: Issuer, metadata: str | None, pdf: bytes | None, name: str) -> Response:
-    with web.rt.db.connection_context():
+    with thread_connection(web.rt.db):
         try:
             item = _document_input(issuer, metadata, pdf, name)
             document = documents.publish(web.rt, item, actor=f"api:{issuer.prefix}")

@@ -15,7 +15,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mailflow import i18n
 from mailflow.runtime import Runtime
-from mailflow.web import api, auth, paperless, settings, sharing, staff_mail, staff_people, unsubscribe, viewer
+from mailflow.web import (api, auth, health, paperless, settings, sharing, staff_mail, staff_people, unsubscribe,
+                          viewer)
 from mailflow.web.context import LANG_COOKIE, N_, WebState, negotiate
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def create_app(rt: Runtime) -> Starlette:
     """The viewer and staff console for this runtime; nothing global, so tests can build several."""
     web = WebState.of(rt)
     routes = [*auth.routes, *viewer.routes, *api.routes, *sharing.routes, *settings.routes, *paperless.routes,
-              *unsubscribe.routes, *staff_mail.routes, *staff_people.routes,
+              *unsubscribe.routes, *staff_mail.routes, *staff_people.routes, *health.routes,
               Mount("/static", StaticFiles(directory=STATIC), name="static")]
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error, 500: _server_error})
     app.state.web = web

@@ -17,6 +17,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from mailflow.db import thread_connection
 from mailflow import i18n
 from mailflow.config import secret_key
 from mailflow.errors import MailflowError, PermissionDenied
@@ -204,7 +205,7 @@ def page(auth: str | None = "user", csrf: bool = True) -> Callable[[Handler], Ca
 
 def _run(handler: Handler, web: WebState, request: Request, form: FormData, auth: str | None,
          csrf: bool) -> Response:
-    with web.rt.db.connection_context():
+    with thread_connection(web.rt.db):
         ctx = build(web, request, form)
         response = _guarded(handler, ctx, auth, csrf)
         apply_cookies(ctx, response)
