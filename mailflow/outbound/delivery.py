@@ -14,7 +14,7 @@ from mailflow.errors import DeliveryError
 from mailflow.models import Outbox
 from mailflow.outbound import outbox
 from mailflow.outbound.outbox import Outcome
-from mailflow.outbound.transports import Connection
+from mailflow.outbound.transports import SERVICE_CLOSING, Connection
 from mailflow.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ class DeliveryWorker:
             if exc.permanent:
                 return Outcome(row, "failed", exc.message)
             deferral = self._deferral(row, exc.message)
-            deferral.connection_lost = exc.code is None
+            deferral.connection_lost = exc.code in (None, SERVICE_CLOSING)  # no answer, or the relay hangs up
             return deferral
         return Outcome(row, "sent", answer, self.rt.now())
 

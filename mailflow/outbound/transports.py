@@ -14,6 +14,10 @@ from mailflow.config import OutboundConfig
 from mailflow.errors import DeliveryError
 
 
+# RFC 5321 3.8: the relay is closing the connection; nothing more can be sent on it.
+SERVICE_CLOSING = 421
+
+
 class Connection(Protocol):
     def send(self, envelope_from: str, recipient: str, raw: bytes) -> str:
         """Hand one message over; return the server's answer or raise DeliveryError."""
@@ -77,6 +81,10 @@ class SmtpTransport:
         except smtplib.SMTPAuthenticationError as exc:
             raise DeliveryError(f"relay refused the login: {_answer(exc.smtp_code, exc.smtp_error)}",
                                 permanent=False, code=exc.smtp_code) from exc
+        except smtplib.SMTPResponseException as exc:  # the greeting, EHLO or STARTTLS was refused
+            # The relay refuses us, not this mail: even a 5xx is retried later (Postfix: smtp_skip_5xx_greeting).
+            raise DeliveryError(f"relay refused the session: {_answer(exc.smtp_code, exc.smtp_error)}",
+                                permanent=False, code=exc.smtp_code) from exc
         except (OSError, smtplib.SMTPException) as exc:
             raise DeliveryError(f"relay unreachable: {exc}", permanent=False) from exc
 
@@ -87,20 +95,27 @@ class _SmtpConnection:
 
     def send(self, envelope_from: str, recipient: str, raw: bytes) -> str:
         try:
-            self._step(self.client.mail(envelope_from), "MAIL FROM")
-            self._step(self.client.rcpt(recipient), "RCPT TO")
-            return self._step(self.client.data(raw), "DATA")
-        except DeliveryError:
-            self._reset()
+            return self._transaction(envelope_from, recipient, raw)
+        except DeliveryError as exc:
+            if exc.code not in (None, SERVICE_CLOSING):  # the session is still good: clear this transaction
+                self._reset()
             raise
         except (OSError, smtplib.SMTPException) as exc:
             raise DeliveryError(f"connection lost: {exc}", permanent=False) from exc
 
+    def _transaction(self, envelope_from: str, recipient: str, raw: bytes) -> str:
+        self._step(self.client.mail(envelope_from), "MAIL FROM")
+        self._step(self.client.rcpt(recipient), "RCPT TO")
+        try:
+            reply = self.client.data(raw)
+        except smtplib.SMTPDataError as exc:  # DATA itself was not answered with 354
+            raise _refused(exc.smtp_code, exc.smtp_error, "DATA") from exc
+        return self._step(reply, "DATA")
+
     def _step(self, reply: tuple[int, bytes], stage: str) -> str:
         code, text = reply
-        answer = f"{stage}: {_answer(code, text)}"
-        if code >= 400:
-            raise DeliveryError(answer, permanent=code >= 500, code=code)
+        if not 200 <= code < 300:
+            raise _refused(code, text, stage)
         return _answer(code, text)
 
     def _reset(self) -> None:
@@ -108,6 +123,13 @@ class _SmtpConnection:
             self.client.rset()
         except (OSError, smtplib.SMTPException):
             pass
+
+
+def _refused(code: int, text: bytes | str, stage: str) -> DeliveryError:
+    """A refusal keeps its code; a garbled or out-of-turn answer means the dialogue can no longer be trusted."""
+    if code >= 400:
+        return DeliveryError(f"{stage}: {_answer(code, text)}", permanent=code >= 500, code=code)
+    return DeliveryError(f"{stage}: unexpected answer {_answer(code, text)}", permanent=False)
 
 
 def _answer(code: int, text: bytes | str) -> str:
