@@ -53,6 +53,11 @@ class WebState:
         # __Host- cookies are refused by browsers unless Secure, Path=/ and host-only: no subdomain can plant one
         return "__Host-mailflow_session" if self.secure else "mailflow_session"
 
+    @property
+    def csrf_cookie(self) -> str:
+        # the anonymous form token too: a sibling subdomain that could plant it could log a visitor in as itself
+        return f"__Host-{CSRF_COOKIE}" if self.secure else CSRF_COOKIE
+
 
 @dataclass
 class Ctx:
@@ -154,11 +159,11 @@ def pick_language(request: Request, user: User | None) -> tuple[str, str | None]
 def build(web: WebState, request: Request, form: FormData) -> Ctx:
     session = sessions.load(web.rt, request.cookies.get(web.session_cookie))
     language, remember = pick_language(request, session.user if session else None)
-    anon = request.cookies.get(CSRF_COOKIE, "")
+    anon = request.cookies.get(web.csrf_cookie, "")
     ctx = Ctx(web, request, form, session, language, anon if 20 <= len(anon) <= 100 else "")
     if not ctx.anon_csrf and session is None:
         ctx.anon_csrf = secrets.token_urlsafe(24)
-        ctx.cookies.append((CSRF_COOKIE, ctx.anon_csrf, None))
+        ctx.cookies.append((web.csrf_cookie, ctx.anon_csrf, None))
     if remember:
         ctx.cookies.append((LANG_COOKIE, remember, 365 * 86400))
     if FLASH_COOKIE in request.cookies:
