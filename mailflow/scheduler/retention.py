@@ -1,5 +1,5 @@
-"""Lifecycle: how long mailflow keeps things. Old documents and their PDFs, raw inbound mail,
-spent tokens and sessions, stale activation codes, bounce scores and rate counters are cleared."""
+"""Lifecycle: how long mailflow keeps things. Old documents and their PDFs, raw inbound mail, the bytes of
+delivered mail, spent tokens and sessions, stale activation codes, bounce scores and rate counters are cleared."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from mailflow import audit, ratelimit, storage
 from mailflow.clock import naive_utc
-from mailflow.models import ActivationCode, Document, InboundMessage, Session, Suppression, Token
+from mailflow.models import ActivationCode, Document, InboundMessage, Outbox, Session, Suppression, Token
 from mailflow.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -23,6 +23,7 @@ CODE_LIFETIME = timedelta(weeks=15)
 CODE_MARGIN = timedelta(days=365)  # unused codes past expiry are kept a year, then deleted
 RATE_MARGIN = timedelta(days=2)  # the longest rate-limit window is a day
 UNDERSTOOD = ("processed", "staff", "ignored", "failed")  # raw mail is only purged once it was read
+SENT_MAIL_MARGIN = timedelta(days=1)
 
 
 def local_today(rt: Runtime) -> date:
@@ -80,6 +81,16 @@ def purge_raw_mail(rt: Runtime) -> int:
     return purged
 
 
+def purge_sent_mail(rt: Runtime) -> int:
+    """Empty the bytes of mail delivered over a day ago; the row (recipient, subject, status) stays.
+
+    Those bytes hold login and invitation links in clear, which the token table keeps only as hashes:
+    a copy of the database must not hand out live links."""
+    before = naive_utc(rt.now() - SENT_MAIL_MARGIN)
+    return (Outbox.update(raw=b"").where(Outbox.status == "sent", Outbox.sent_at < before, Outbox.raw != b"")
+            .execute())
+
+
 def expire_tokens(rt: Runtime) -> int:
     before = naive_utc(rt.now() - TOKEN_MARGIN)
     return (Token.delete().where((Token.expires_at < before) | (Token.used_at < before)
@@ -118,6 +129,7 @@ def purge_rate_counters(rt: Runtime) -> int:
 STEPS: dict[str, Callable[[Runtime], int]] = {
     "purge_documents": purge_documents,
     "purge_raw_mail": purge_raw_mail,
+    "purge_sent_mail": purge_sent_mail,
     "expire_tokens": expire_tokens,
     "expire_sessions": expire_sessions,
     "expire_activation_codes": expire_activation_codes,
