@@ -8,8 +8,6 @@ import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from peewee import PeeweeException
-
 from mailflow.errors import StorageError
 from mailflow.inbound.store import store_raw
 from mailflow.models import InboundMessage
@@ -73,7 +71,7 @@ class GroupCommitter:
         try:
             with self.rt.db.atomic():
                 results = [self._store(job) for job in batch]
-        except (PeeweeException, OSError) as exc:
+        except Exception as exc:  # the writer must outlive any batch: without it every later session hangs
             log.error("inbound commit of %d message(s) failed: %s", len(batch), exc)
             results = [StorageError(f"could not store the message: {exc}")] * len(batch)
         for job, result in zip(batch, results):

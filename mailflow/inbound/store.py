@@ -28,18 +28,24 @@ def store_raw(rt: Runtime, raw: bytes, door: str, envelope_from: str | None = No
         return _insert(rt, raw, door, key, message_id, envelope_from, list(envelope_to))
     except IntegrityError:
         return _existing(key)
-    except (DatabaseError, InterfaceError, OSError) as exc:
+    except (DatabaseError, InterfaceError, OSError, ValueError) as exc:  # ValueError: a value the driver refuses
         raise StorageError(f"could not store the message: {exc}") from exc
 
 
 def _insert(rt: Runtime, raw: bytes, door: str, key: str, message_id: str | None,
             envelope_from: str | None, envelope_to: list[str]) -> InboundMessage:
+    recipients = [_text(a).strip() for a in envelope_to]
     with rt.db.atomic():
         return InboundMessage.create(
             door=door, dedup_key=key, message_id=message_id, raw=raw, size=len(raw),
-            envelope_from=None if envelope_from is None else envelope_from.strip()[:254],
-            envelope_to="\n".join(a.strip() for a in envelope_to if a.strip()),
+            envelope_from=None if envelope_from is None else _text(envelope_from).strip()[:254],
+            envelope_to="\n".join(a for a in recipients if a),
             received_at=naive_utc(rt.now()), status="received")
+
+
+def _text(value: str) -> str:
+    """PostgreSQL refuses NUL in text: a stray NUL in an address or Message-ID must not cost the message."""
+    return value.replace("\x00", "")
 
 
 def _existing(key: str) -> InboundMessage:
@@ -62,7 +68,7 @@ def normalized_message_id(raw: bytes) -> str | None:
     value = _header_block(raw).get("Message-ID")
     if not value:
         return None
-    text = "".join(str(value).split())
+    text = _text("".join(str(value).split()))
     found = _MSGID.search(text)
     text = f"<{found.group(1)}>" if found else text
     return text[:998] or None
