@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -14,6 +15,8 @@ from mailflow.outbound import mails
 from mailflow.runtime import Runtime
 
 DAY = timedelta(days=1)
+# RFC 5322 msg-id: atext and dots on both sides of the @ (a domain literal on the right).
+_MSG_ID = re.compile(r"<[\w.!#$%&'*+/=?^`{|}~-]+@(?:[\w.!#$%&'*+/=?^`{|}~-]+|\[[^\[\]\\\s]*\])>", re.ASCII)
 # RFC 3834 2: mail from lists and bulk senders is never answered automatically.
 _LIST_HEADERS = ("list-id", "list-post", "list-help", "list-unsubscribe", "x-loop")
 
@@ -54,6 +57,16 @@ class Budget:
         except RateLimited:
             return False
         return True
+
+
+def thread_id(message_id: str | None) -> str | None:
+    """The sender's Message-ID if it is fit to echo in In-Reply-To; else None and the answer starts a thread.
+
+    An encoded word is valid atext, but readers decode it anyway: "=?utf-8?q?=0D=0ABcc:?=" would become a line break.
+    """
+    if message_id and _MSG_ID.fullmatch(message_id) and "=?" not in message_id:
+        return message_id
+    return None
 
 
 def send(rt: Runtime, user: User, template: str, context: dict[str, Any], customer: Customer | None,

@@ -35,7 +35,7 @@ def _acknowledge(rt: Runtime, row: InboundMessage, u: Understanding) -> Outcome:
         return _to_staff(u, "not understood; acknowledgement not sent: daily answer limit reached")
     customer = u.token.customer if u.authorized else None
     out = answers.send(rt, u.sender, "staff_ack", {"original_subject": u.parsed.subject}, customer,
-                       row.message_id)
+                       answers.thread_id(row.message_id))
     outcome = _to_staff(u, "not understood; acknowledgement sent")
     outcome.outbox = out
     return outcome
@@ -43,7 +43,7 @@ def _acknowledge(rt: Runtime, row: InboundMessage, u: Understanding) -> Outcome:
 
 def _run_commands(rt: Runtime, row: InboundMessage, u: Understanding) -> Outcome:
     customer = u.token.customer if u.authorized else None
-    req = Request(rt, u.sender, customer, row.message_id, answers.Budget(rt, u.sender))
+    req = Request(rt, u.sender, customer, answers.thread_id(row.message_id), answers.Budget(rt, u.sender))
     results, to_staff = [], False
     for command in u.commands[:MAX_COMMANDS]:
         if u.authorized or command.name in PUBLIC:
