@@ -83,7 +83,9 @@ def document_notice(rt: Runtime, user: User, document: Document) -> Outbox:
 
 def duplicate(rt: Runtime, user: User, document: Document, auto_submitted: str = "auto-generated",
               in_reply_to: str | None = None) -> Outbox:
-    pdf = Attachment(filename=f"{document.number}-duplicate.pdf", content=read_pdf(rt.config, document.pdf_sha256))
+    # document numbers may hold "/", which a mail program would read as a folder in the attachment's name
+    name = f"{document.number.replace('/', '-')}-duplicate.pdf"
+    pdf = Attachment(filename=name, content=read_pdf(rt.config, document.pdf_sha256))
     return queue(rt, MailRequest(user, "duplicate", "duplicate", "duplicate", {}, document.customer, document,
                                  auto_submitted=auto_submitted, in_reply_to=in_reply_to, attachments=(pdf,)))
 
