@@ -73,8 +73,11 @@ def _input(record: dict[str, str], pdf_dir: Path) -> DocumentInput:
 def _inside(folder: Path, name: str) -> Path:
     """The PDF named by a row, refusing names that climb out of the PDF folder."""
     root = folder.resolve()
-    target = (root / name.strip()).resolve()
-    if not name.strip() or not target.is_relative_to(root):
+    try:
+        target = (root / name.strip()).resolve()
+    except ValueError:  # a NUL byte: no file can have that name
+        target = None
+    if not name.strip() or target is None or not target.is_relative_to(root):
         raise ValidationError(f"PDF name {name!r} must be a file inside {folder}", field="pdf")
     return target
 

@@ -11,7 +11,6 @@ import struct
 import pytest
 
 from mailflow import activation
-from mailflow.accounts import Person
 from mailflow.models import Customer, DuplicateRequest, InboundMessage, Outbox, Preference, Session, Token, User
 from mailflow.outbound.delivery import DeliveryWorker
 from mailflow.scheduler import retention
@@ -20,10 +19,9 @@ from mailflow.tokens import digest
 from mailflow.web.app import create_app
 from tests.support import factories
 from tests.support.inbound import inbound_smtp, message, send, settle  # noqa: F401 (inbound_smtp is a fixture)
-from tests.support.security import parsed, snapshot, text_part, web_client
+from tests.support.security import PAUL, parsed, snapshot, text_part, web_client
 from tests.support.web import csrf, csrf_of, link_token, login
 
-PAUL = Person("paul@clinic.example", "Paul", "Renard", "en")
 MALLORY = "mallory@evil.example"
 
 

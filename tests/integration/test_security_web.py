@@ -11,16 +11,15 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 
 from mailflow import activation
-from mailflow.accounts import Person, add_staff
+from mailflow.accounts import add_staff
 from mailflow.inbound.store import store_raw
 from mailflow.models import Customer, Document, Outbox, Suppression, User
 from mailflow.web.api import new_api_token
 from mailflow.web.app import create_app
 from tests.support import factories
-from tests.support.security import routes, snapshot, web_client
+from tests.support.security import PAUL, routes, snapshot, web_client
 from tests.support.web import BASE, csrf, csrf_of, link_token
 
-PAUL = Person("paul@clinic.example", "Paul", "Renard", "en")
 QUESTION = (b"From: Paul Renard <paul@clinic.example>\r\nTo: support@reply.mailflow.example\r\n"
             b"Subject: Question\r\nMessage-ID: <q1@clinic.example>\r\n\r\nHello\r\n")
 TOKEN_ROUTES = {"/auth/{token}", "/unsubscribe/{token}"}  # signed or random tokens, proved in test_security_tokens
