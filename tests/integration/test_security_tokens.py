@@ -107,6 +107,15 @@ def ask(app, ip: str, email: str, **headers: str):
     return web.post("/login", data={"csrf_token": csrf(web), "email": email}, headers=headers)
 
 
+def test_mailed_links_point_at_the_configured_site_whatever_host_the_request_names(rt, app):
+    factories.customer(rt)
+    web = web_client(app)
+    forwarded = {"host": "evil.example", "x-forwarded-host": "evil.example", "forwarded": "host=evil.example"}
+    web.post("/login", data={"csrf_token": csrf(web), "email": factories.MARIE.email}, headers=forwarded)
+    text = text_part(parsed(bytes(Outbox.get(Outbox.kind == "login").raw)))
+    assert "evil.example" not in text and re.search(r"https://portal\.example\.test/auth/\S{43}", text)
+
+
 def test_login_links_are_limited_per_address_whatever_the_network(rt, app):
     factories.customer(rt)
     limit = rt.config.limits.login_links_per_address_per_hour

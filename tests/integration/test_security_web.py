@@ -146,6 +146,25 @@ def test_the_csrf_exemptions_are_the_documented_ones_and_hold_without_cookies(rt
     assert snapshot() == before
 
 
+# GETs that write on purpose, and why that is harmless when another site makes a browser send them.
+GET_WRITES = {"/documents/{document_id:int}/pdf": "marks the user's own document as viewed",
+              "/api/documents/{document_id:int}/pdf": "marks the user's own document as viewed"}
+
+
+def test_no_get_changes_anything_so_samesite_lax_is_enough(rt, app, world):
+    link, unsubscribe = link_token(rt, world.jan), rt.reply_token(world.jan.id, world.x.id, "unsubscribe")
+    marie, anonymous = logged_in(app, rt, world.marie), web_client(app)
+    before = snapshot()
+    for method, path in routes(rt):
+        if method != "GET" or path in GET_WRITES:
+            continue
+        token = unsubscribe if path.startswith("/unsubscribe/") else link
+        url = fill(path, world.ids | {"token": token})
+        for web in (marie, anonymous):
+            assert web.get(url).status_code < 500, url
+    assert snapshot() == before
+
+
 # Every route with an id in its path: who tries it on someone else's id, and what they must get.
 IDOR = {
     "/documents/{document_id:int}/pdf": [("GET", "paul", "doc_x", 404), ("GET", "jan", "doc_x2", 404)],
