@@ -9,8 +9,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from mailflow.errors import StorageError
-from mailflow.inbound.store import store_raw
-from mailflow.models import InboundMessage
+from mailflow.inbound.store import store_many, store_raw
 from mailflow.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -25,9 +24,14 @@ class _Job:
     envelope_to: list[str]
     future: Future = field(default_factory=Future)
 
+    @property
+    def item(self) -> tuple[bytes, str, str | None, list[str]]:
+        return self.raw, self.door, self.envelope_from, self.envelope_to
+
 
 class GroupCommitter:
-    """One writer thread with one open connection; each caller's future resolves only after the commit."""
+    """One writer thread with one open connection; each caller's future resolves to the stored row's id
+    only after the commit."""
 
     def __init__(self, rt: Runtime, max_batch: int = MAX_BATCH) -> None:
         self.rt = rt
@@ -67,24 +71,31 @@ class GroupCommitter:
         return batch
 
     def _commit(self, batch: list[_Job]) -> None:
-        results: list[InboundMessage | StorageError] = []
         try:
             with self.rt.db.atomic():
-                results = [self._store(job) for job in batch]
-        except Exception as exc:  # the writer must outlive any batch: without it every later session hangs
-            log.error("inbound commit of %d message(s) failed: %s", len(batch), exc)
-            results = [StorageError(f"could not store the message: {exc}")] * len(batch)
+                results: list[int | StorageError] = list(store_many(self.rt, [job.item for job in batch]))
+        except Exception as exc:  # noqa: BLE001 - retried one by one below, so only the bad message fails
+            log.warning("inbound batch of %d failed (%s); storing one by one", len(batch), exc)
+            results = self._one_by_one(batch)
         for job, result in zip(batch, results):
             _settle(job.future, result)
 
-    def _store(self, job: _Job) -> InboundMessage | StorageError:
+    def _one_by_one(self, batch: list[_Job]) -> list[int | StorageError]:
+        try:
+            with self.rt.db.atomic():
+                return [self._store(job) for job in batch]
+        except Exception as exc:  # the writer must outlive any batch: without it every later session hangs
+            log.error("inbound commit of %d message(s) failed: %s", len(batch), exc)
+            return [StorageError(f"could not store the message: {exc}")] * len(batch)
+
+    def _store(self, job: _Job) -> int | StorageError:
         try:  # each message in its own savepoint: one bad message does not sink the others
-            return store_raw(self.rt, job.raw, job.door, job.envelope_from, job.envelope_to)
+            return store_raw(self.rt, *job.item).id
         except StorageError as exc:
             return exc
 
 
-def _settle(future: Future, result: InboundMessage | StorageError) -> None:
+def _settle(future: Future, result: int | StorageError) -> None:
     if isinstance(result, StorageError):
         future.set_exception(result)
     else:

@@ -41,12 +41,12 @@ class InboundHandler:
             return TOO_BIG
         try:
             future = self.committer.submit(raw, "smtp", envelope.mail_from or "", list(envelope.rcpt_tos))
-            row = await asyncio.wrap_future(future)
+            stored = await asyncio.wrap_future(future)
         except StorageError as exc:
             log.error("inbound SMTP: %s", exc.message)
             return exc.smtp_reply
-        log.info("inbound SMTP: stored message %s (%d bytes) from <%s>", row.id, len(raw), envelope.mail_from)
-        return f"250 2.0.0 Stored as {row.id}"
+        log.info("inbound SMTP: stored message %s (%d bytes) from <%s>", stored, len(raw), envelope.mail_from)
+        return f"250 2.0.0 Stored as {stored}"
 
 
 class TolerantSMTP(SMTP):

@@ -34,13 +34,33 @@ def store_raw(rt: Runtime, raw: bytes, door: str, envelope_from: str | None = No
 
 def _insert(rt: Runtime, raw: bytes, door: str, key: str, message_id: str | None,
             envelope_from: str | None, envelope_to: list[str]) -> InboundMessage:
-    recipients = [_text(a).strip() for a in envelope_to]
     with rt.db.atomic():
-        return InboundMessage.create(
-            door=door, dedup_key=key, message_id=message_id, raw=raw, size=len(raw),
-            envelope_from=None if envelope_from is None else _text(envelope_from).strip()[:254],
-            envelope_to="\n".join(a for a in recipients if a),
-            received_at=naive_utc(rt.now()), status="received")
+        return InboundMessage.create(**_values(rt, raw, door, key, message_id, envelope_from, envelope_to))
+
+
+def _values(rt: Runtime, raw: bytes, door: str, key: str, message_id: str | None, envelope_from: str | None,
+            envelope_to: Iterable[str]) -> dict[str, object]:
+    recipients = [_text(a).strip() for a in envelope_to]
+    return {"door": door, "dedup_key": key, "message_id": message_id, "raw": raw, "size": len(raw),
+            "envelope_from": None if envelope_from is None else _text(envelope_from).strip()[:254],
+            "envelope_to": "\n".join(a for a in recipients if a), "received_at": naive_utc(rt.now()),
+            "status": "received"}
+
+
+def store_many(rt: Runtime, items: list[tuple[bytes, str, str | None, list[str]]]) -> list[int]:
+    """Commit several messages with one INSERT in the caller's transaction; the id of each, in order.
+
+    A message seen before (or twice in `items`) keeps its first row. Any failure raises, and the
+    caller falls back to `store_raw` one by one so a single bad message cannot sink the others.
+    """
+    rows = {}
+    for raw, door, envelope_from, envelope_to in items:
+        key, message_id = dedup_key(raw)
+        rows.setdefault(key, _values(rt, raw, door, key, message_id, envelope_from, envelope_to))
+    InboundMessage.insert_many(list(rows.values())).on_conflict_ignore().execute()
+    ids = dict(InboundMessage.select(InboundMessage.dedup_key, InboundMessage.id)
+               .where(InboundMessage.dedup_key.in_(list(rows))).tuples())
+    return [ids[dedup_key(raw)[0]] for raw, *_ in items]
 
 
 def _text(value: str) -> str:
