@@ -33,6 +33,11 @@ class MailRequest:
 
 def queue(rt: Runtime, req: MailRequest) -> Outbox:
     """Render, compose and enqueue one mail; call inside the transaction that causes it."""
+    return outbox.enqueue(prepare(rt, req), rt.now())
+
+
+def prepare(rt: Runtime, req: MailRequest) -> outbox.Mail:
+    """Render and compose one mail without touching the database, for callers that enqueue many at once."""
     customer_id = req.customer.id if req.customer else None
     reply = rt.reply_token(req.user.id, customer_id, req.purpose)
     envelope = Envelope(
@@ -44,8 +49,8 @@ def queue(rt: Runtime, req: MailRequest) -> Outbox:
     rendered = rt.renderer.render(req.template, req.user.language, **context)
     message_id = new_message_id(rt.config.outbound.reply_domain)
     raw = compose(rt.sender, envelope, rendered, message_id, rt.now())
-    return outbox.enqueue(outbox.Mail(message_id, raw, req.user.email, rendered.subject, req.kind,
-                                      req.user, req.customer, req.document), rt.now())
+    return outbox.Mail(message_id, raw, req.user.email, rendered.subject, req.kind, req.user, req.customer,
+                       req.document)
 
 
 def _base_context(rt: Runtime, req: MailRequest, envelope: Envelope) -> dict[str, Any]:
@@ -61,8 +66,15 @@ def _base_context(rt: Runtime, req: MailRequest, envelope: Envelope) -> dict[str
 
 
 def invitation_link(rt: Runtime, user: User) -> str:
-    raw = tokens.issue(user, "invitation", rt.now(), timedelta(days=rt.config.security.invitation_days))
-    return rt.url(f"auth/{raw}")
+    link, row = unstored_invitation_link(rt, user)
+    tokens.store([row])
+    return link
+
+
+def unstored_invitation_link(rt: Runtime, user: User) -> tuple[str, dict[str, object]]:
+    """An activation link and the Token row that makes it work, for callers that store tokens in bulk."""
+    raw, row = tokens.prepare(user, "invitation", rt.now(), timedelta(days=rt.config.security.invitation_days))
+    return rt.url(f"auth/{raw}"), row
 
 
 def login_link(rt: Runtime, user: User) -> str:

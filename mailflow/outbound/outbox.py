@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from peewee import fn
 
+from mailflow import bulk
 from mailflow.clock import aware_utc, naive_utc
 from mailflow.db import atomic_immediate, database, is_postgres
 from mailflow.models import Customer, Document, Outbox, Suppression, User
@@ -29,10 +30,22 @@ class Mail:
 
 
 def enqueue(mail: Mail, now: datetime) -> Outbox:
-    return Outbox.create(
-        message_id=mail.message_id, kind=mail.kind, recipient=mail.recipient.lower(), user=mail.user,
-        customer=mail.customer, document=mail.document, subject=mail.subject, raw=mail.raw,
-        status="queued", next_attempt_at=naive_utc(now), created_at=naive_utc(now))
+    return Outbox.create(**_row(mail, now))
+
+
+def enqueue_many(mails: list[Mail], now: datetime) -> dict[str, int]:
+    """Insert a batch of mails at once; their row ids by Message-ID (RETURNING promises no order)."""
+    rows = [_row(mail, now) for mail in mails]
+    if not rows:
+        return {}
+    fields = [Outbox._meta.fields[name] for name in rows[0]]
+    return dict(bulk.insert(fields, [tuple(row.values()) for row in rows], returning=(Outbox.message_id, Outbox.id)))
+
+
+def _row(mail: Mail, now: datetime) -> dict[str, object]:
+    return {"message_id": mail.message_id, "kind": mail.kind, "recipient": mail.recipient.lower(),
+            "user": mail.user, "customer": mail.customer, "document": mail.document, "subject": mail.subject,
+            "raw": mail.raw, "status": "queued", "next_attempt_at": naive_utc(now), "created_at": naive_utc(now)}
 
 
 def claim(owner: str, limit: int, now: datetime, lease: timedelta) -> list[Outbox]:

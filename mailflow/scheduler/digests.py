@@ -4,41 +4,68 @@ A run for a period takes every pending notification of that frequency created be
 end, including older ones still pending (published while no scheduler ran, or moved here from another
 frequency): nothing waits forever. Notifications created after the end wait for the next period.
 
-Recipients are streamed in user-id order, a chunk at a time, each chunk one transaction (group
-commit). Inside it, each recipient's outbox row, Digest row and notification updates form one
-savepoint: the unique key (user, frequency, period_start) or a notification already taken by another
-scheduler undoes just that recipient, so re-runs, catch-ups and concurrent schedulers never send twice.
+Recipients are streamed in user-id order, a chunk at a time. A chunk is read and its mails rendered
+and composed holding no lock; then one short transaction writes it with one statement per step, not
+per recipient: the outbox rows; the Digest rows with ON CONFLICT DO NOTHING … RETURNING, so the
+unique key (user, frequency, period_start) hands each recipient's digest to exactly one scheduler and
+says which are ours; our recipients' notifications, still pending and of this frequency, marked
+digested RETURNING whose. A recipient this run lost (key taken by another scheduler, a notification
+taken or moved meanwhile) is undone alone: its outbox and Digest rows deleted, its notifications as
+they were. So re-runs, catch-ups and concurrent schedulers never send twice: on SQLite the transaction
+takes the write lock first; on PostgreSQL a second insert of the same key waits for the first to commit.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Callable, Iterator
 from urllib.parse import urlencode
 
 from babel.dates import format_date, format_interval
-from peewee import IntegrityError
+from peewee import JOIN, chunked, fn
 
-from mailflow import i18n
+from mailflow import bulk, i18n, tokens
 from mailflow.clock import naive_utc
-from mailflow.db import atomic_immediate
-from mailflow.models import Access, Customer, Digest, Document, Issuer, Notification, User, View
-from mailflow.outbound import mails
+from mailflow.db import atomic_immediate, database
+from mailflow.models import Access, Customer, Digest, Document, Issuer, Notification, Outbox, User, View
+from mailflow.outbound import mails, outbox
 from mailflow.runtime import Runtime
 from mailflow.scheduler import periods
 from mailflow.scheduler.periods import Period, Schedule
 
 CHUNK = 200  # recipients per transaction: short locks, few commits, bounded memory
+IN_LIST = 500  # ids per IN (…) list or rows per INSERT: well under SQLite's bound-parameter limit
+DIGEST_KEY = (Digest.user, Digest.frequency, Digest.period_start)
+RECIPIENT_FIELDS = (User.id, User.email, User.first_name, User.last_name, User.language, User.activated_at)
 
 
-class Taken(Exception):
-    """Another scheduler digested (or someone moved) a notification first."""
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A document as a digest lists it; read as plain columns, since building models cost more than rendering."""
+
+    id: int
+    number: str
+    type: str
+    date: date
+    amount_cents: int
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A customer number as a digest shows it."""
+
+    id: int
+    number: str
+    company: str
+    issuer_name: str
 
 
 @dataclass
 class Entry:
-    document: Document
+    document: Listed
     viewed: bool
 
     @property
@@ -50,7 +77,7 @@ class Entry:
 class Group:
     """The documents of one customer number in a digest."""
 
-    customer: Customer
+    customer: Account
     entries: list[Entry] = field(default_factory=list)
 
 
@@ -111,41 +138,51 @@ def recipient_chunks(period: Period, size: int = CHUNK) -> Iterator[list[int]]:
 
 
 def load(user_ids: list[int], period: Period) -> list[Pending]:
-    """The pending digests of these users, with a handful of queries for the whole chunk."""
-    users = {user.id: user for user in User.select().where(User.id.in_(user_ids))}
-    notes = list(_notes(user_ids, period))
-    visible = set(Access.select(Access.user, Access.customer).where(Access.user.in_(user_ids)).tuples())
-    viewed = _viewed(user_ids, [note.document_id for note in notes])
+    """The pending digests of these users, with two queries for the whole chunk."""
+    users = {user.id: user for user in User.select(*RECIPIENT_FIELDS).where(User.id.in_(user_ids))}
     found: dict[int, Pending] = {}
-    for note in notes:
-        pending = found.setdefault(note.user_id, Pending(users[note.user_id]))
-        if (note.user_id, note.customer_id) not in visible:
-            pending.hidden.append(note.id)
+    accounts: dict[int, Account] = {}
+    for row in _notes(user_ids, period):
+        note_id, user_id, customer_id, visible = row[:4]
+        pending = found.setdefault(user_id, Pending(users[user_id]))
+        if visible is None:  # no access (any more) to this customer number
+            pending.hidden.append(note_id)
             continue
-        _add(pending, note, (note.user_id, note.document_id) in viewed)
+        if customer_id not in accounts:
+            accounts[customer_id] = Account(customer_id, *row[4:7])
+        _add(pending, note_id, accounts[customer_id], _entry(row))
     return [found[uid] for uid in user_ids if uid in found]
 
 
-def _notes(user_ids: list[int], period: Period):
-    return (Notification.select(Notification.id, Notification.user, Notification.customer,
-                                Notification.document, Document, Customer, Issuer)
-            .join(Document).switch(Notification).join(Customer).join(Issuer)
-            .where(Notification.user.in_(user_ids), _pending(period.frequency, period.end_utc))
-            .order_by(Notification.user, Customer.number, Document.date, Document.number))
+def _notes(user_ids: list[int], period: Period) -> list[tuple]:
+    """Pending notes: (note, user, customer, access or None, number, company, issuer name, *document, view or None).
+
+    Read through the bare cursor: peewee's conversion of every column of every row cost more than the query.
+    """
+    allowed = (Access.user == Notification.user) & (Access.customer == Notification.customer)
+    seen = (View.user == Notification.user) & (View.document == Notification.document)
+    query = (Notification.select(Notification.id, Notification.user, Notification.customer, Access.id,
+                                 Customer.number, Customer.company, Issuer.name, Document.id, Document.number,
+                                 Document.type, Document.date, Document.amount_cents, Document.currency, View.id)
+             .join(Document).switch(Notification).join(Customer).join(Issuer)
+             .switch(Notification).join(Access, JOIN.LEFT_OUTER, on=allowed)
+             .switch(Notification).join(View, JOIN.LEFT_OUTER, on=seen)
+             .where(Notification.user.in_(user_ids), _pending(period.frequency, period.end_utc))
+             .order_by(Notification.user, Customer.number, Document.date, Document.number))
+    return database.execute(query).fetchall()
 
 
-def _viewed(user_ids: list[int], document_ids: list[int]) -> set[tuple[int, int]]:
-    if not document_ids:
-        return set()
-    return set(View.select(View.user, View.document)
-               .where(View.user.in_(user_ids), View.document.in_(sorted(set(document_ids)))).tuples())
+def _entry(row: tuple) -> Entry:
+    document_id, number, kind, day, cents, currency, view = row[7:]
+    day = Document.date.python_value(day)  # SQLite gives dates back as text
+    return Entry(Listed(document_id, number, kind, day, cents, currency), view is not None)
 
 
-def _add(pending: Pending, note: Notification, viewed: bool) -> None:
-    if not pending.groups or pending.groups[-1].customer.id != note.customer_id:
-        pending.groups.append(Group(note.customer))
-    pending.groups[-1].entries.append(Entry(note.document, viewed))
-    pending.note_ids.append(note.id)
+def _add(pending: Pending, note_id: int, account: Account, entry: Entry) -> None:
+    if not pending.groups or pending.groups[-1].customer is not account:
+        pending.groups.append(Group(account))
+    pending.groups[-1].entries.append(entry)
+    pending.note_ids.append(note_id)
 
 
 def plan(rt: Runtime, period: Period, chunk: int = CHUNK) -> Iterator[Pending]:
@@ -168,60 +205,134 @@ def run(rt: Runtime, frequency: str, moment: datetime | None = None, chunk: int 
     """Send the digests of the period a run at `moment` (default now) covers."""
     report = DigestReport(period_for(rt, frequency, moment))
     for ids in recipient_chunks(report.period, chunk):
-        with atomic_immediate():  # SQLite: take the write lock first so two processes queue, not clash
-            _run_chunk(rt, ids, report)
+        _run_chunk(rt, ids, report)
         if progress:
             progress(len(ids))
     return report
 
 
 def _run_chunk(rt: Runtime, user_ids: list[int], report: DigestReport) -> None:
-    found = load(user_ids, report.period)
+    batch = prepare(rt, user_ids, report.period)
     report.recipients += len(user_ids)
-    report.skipped += len(user_ids) - len(found)  # digested by another scheduler since the id query
-    for pending in found:
-        report.hidden += _drop_hidden(pending)
-        if pending.note_ids:
-            sent = send(rt, pending, report.period)
-            report.created += sent
-            report.skipped += not sent
+    report.skipped += len(user_ids) - len(batch.found)  # digested by another scheduler since the id query
+    hidden, created = store(rt, batch)
+    report.hidden += hidden
+    report.created += created
+    report.skipped += len(batch.outgoing) - created
 
 
-def _drop_hidden(pending: Pending) -> int:
-    if not pending.hidden:
+@dataclass
+class Outgoing:
+    """One recipient's digest, rendered and composed, not yet written."""
+
+    pending: Pending
+    mail: outbox.Mail
+    token: dict[str, object] | None = None  # the activation link's row, stored only if the mail goes out
+
+    @property
+    def user_id(self) -> int:
+        return self.pending.user.id
+
+
+@dataclass
+class Batch:
+    """A chunk of recipients read and composed: what one transaction writes."""
+
+    period: Period
+    found: list[Pending]
+    outgoing: list[Outgoing]
+
+
+def prepare(rt: Runtime, user_ids: list[int], period: Period) -> Batch:
+    """Read a chunk and compose its mails; no lock is held meanwhile, `store` checks what still holds."""
+    found = load(user_ids, period)
+    return Batch(period, found, [compose(rt, pending, period) for pending in found if pending.note_ids])
+
+
+def compose(rt: Runtime, pending: Pending, period: Period) -> Outgoing:
+    link, token = None, None
+    if pending.user.activated_at is None:
+        link, token = mails.unstored_invitation_link(rt, pending.user)
+    return Outgoing(pending, mails.prepare(rt, request(rt, pending, period, link)), token)
+
+
+def store(rt: Runtime, batch: Batch) -> tuple[int, int]:
+    """Write a composed chunk in one transaction: (hidden notifications dropped, digests created)."""
+    with atomic_immediate():  # SQLite: take the write lock first so two processes queue, not clash
+        hidden = _drop_hidden(batch.found, batch.period)
+        return hidden, _write(rt, batch.outgoing, batch.period)
+
+
+def _drop_hidden(found: list[Pending], period: Period) -> int:
+    hidden = [note_id for pending in found for note_id in pending.hidden]
+    return sum(Notification.update(status="skipped").where(_still_pending(ids, period)).execute()
+               for ids in chunked(hidden, IN_LIST))
+
+
+def _still_pending(note_ids: list[int], period: Period):
+    """These notifications, if still pending in this frequency.
+
+    The status test is wrapped in COALESCE (status is never NULL) so that SQLite, which keeps no statistics
+    here, looks the rows up by id: on a bare `status = ?` it chose the (status, frequency, user) index and
+    walked every pending notification of the frequency, once per chunk.
+    """
+    return (Notification.id.in_(note_ids) & (fn.COALESCE(Notification.status, "") == "pending")
+            & (Notification.frequency == period.frequency))
+
+
+def _write(rt: Runtime, outgoing: list[Outgoing], period: Period) -> int:
+    """Enqueue, claim and take with a statement per step; undo the recipients this run lost."""
+    if not outgoing:
         return 0
-    return (Notification.update(status="skipped")
-            .where(Notification.id.in_(pending.hidden), Notification.status == "pending").execute())
+    outbox_ids = outbox.enqueue_many([item.mail for item in outgoing], rt.now())
+    digest_ids = _claim(outgoing, outbox_ids, period, naive_utc(rt.now()))
+    complete = _take(outgoing, digest_ids, period)
+    _undo([item for item in outgoing if item.user_id not in complete], outbox_ids, digest_ids)
+    tokens.store([item.token for item in outgoing if item.user_id in complete and item.token])
+    return len(complete)
 
 
-def send(rt: Runtime, pending: Pending, period: Period) -> bool:
-    """Queue one digest; False when this recipient's digest of the period exists or was taken."""
-    try:
-        with rt.db.atomic():  # a savepoint: a clash undoes this recipient only
-            out = mails.queue(rt, request(rt, pending, period))
-            digest = Digest.create(user=pending.user, frequency=period.frequency, period_start=period.start_utc,
-                                   period_end=period.end_utc, outbox=out, created_at=naive_utc(rt.now()))
-            _take(pending, period, digest)
-    except (IntegrityError, Taken):
-        return False
-    return True
+def _claim(outgoing: list[Outgoing], outbox_ids: dict[str, int], period: Period, now: datetime) -> dict[int, int]:
+    """Insert the Digest rows; the unique key gives each to one scheduler. Ours: digest id by user id."""
+    rows = [(item.user_id, period.frequency, period.start_utc, period.end_utc, outbox_ids[item.mail.message_id], now)
+            for item in outgoing]
+    fields = (Digest.user, Digest.frequency, Digest.period_start, Digest.period_end, Digest.outbox, Digest.created_at)
+    return dict(bulk.insert(fields, rows, returning=(Digest.user, Digest.id), ignore_conflicts_on=DIGEST_KEY))
 
 
-def _take(pending: Pending, period: Period, digest: Digest) -> None:
-    taken = (Notification.update(status="digested", digest=digest)
-             .where(Notification.id.in_(pending.note_ids), Notification.status == "pending",
-                    Notification.frequency == period.frequency).execute())
-    if taken != len(pending.note_ids):
-        raise Taken()
+def _take(outgoing: list[Outgoing], digest_ids: dict[int, int], period: Period) -> set[int]:
+    """Mark our recipients' notifications digested while still pending here; the users who got them all."""
+    ours = [item for item in outgoing if item.user_id in digest_ids]
+    own_digest = Digest.select(Digest.id).where(Digest.user == Notification.user, Digest.frequency == period.frequency,
+                                                Digest.period_start == period.start_utc)
+    taken: Counter[int] = Counter()
+    for ids in chunked([note_id for item in ours for note_id in item.pending.note_ids], IN_LIST):
+        query = (Notification.update(status="digested", digest=own_digest).where(_still_pending(ids, period))
+                 .returning(Notification.user))
+        taken.update(user_id for (user_id,) in query.tuples().execute())
+    return {item.user_id for item in ours if taken[item.user_id] == len(item.pending.note_ids)}
 
 
-def request(rt: Runtime, pending: Pending, period: Period) -> mails.MailRequest:
+def _undo(lost: list[Outgoing], outbox_ids: dict[str, int], digest_ids: dict[int, int]) -> None:
+    """Take back what this transaction wrote for recipients it lost; their notifications stay as they were."""
+    won = [item for item in lost if item.user_id in digest_ids]  # the key was ours, a notification was not
+    for chunk in chunked(won, IN_LIST // 8):
+        note_ids = [note_id for item in chunk for note_id in item.pending.note_ids]
+        mine = [digest_ids[item.user_id] for item in chunk]
+        Notification.update(status="pending", digest=None).where(Notification.id.in_(note_ids),
+                                                                 Notification.digest.in_(mine)).execute()
+        Digest.delete().where(Digest.id.in_(mine)).execute()
+    for ids in chunked([outbox_ids[item.mail.message_id] for item in lost], IN_LIST):
+        Outbox.delete().where(Outbox.id.in_(ids)).execute()
+
+
+def request(rt: Runtime, pending: Pending, period: Period, invitation_url: str | None = None) -> mails.MailRequest:
+    """The digest mail; `invitation_url` (the activation link) for someone who has not activated yet."""
     user = pending.user
     context = {"groups": [_group_context(rt, group) for group in pending.groups], "frequency": period.frequency,
                "period_label": period_label(period, user.language), "issuer_name": _issuer_name(rt, pending)}
-    if user.activated_at is None:
-        link = mails.invitation_link(rt, user)
-        context |= {"invitation_url": link, "action_url": link,
+    if invitation_url:
+        context |= {"invitation_url": invitation_url, "action_url": invitation_url,
                     "action_label": i18n.gettext(user.language, "Activate my account")}
     return mails.MailRequest(user, "digest", "digest", "digest", context, unsubscribe=True)
 
@@ -239,7 +350,7 @@ def viewer_link(rt: Runtime, group: Group) -> str:
 
 
 def _issuer_name(rt: Runtime, pending: Pending) -> str:
-    names = {group.customer.issuer.name for group in pending.groups}
+    names = {group.customer.issuer_name for group in pending.groups}
     return names.pop() if len(names) == 1 else rt.config.outbound.from_name
 
 
