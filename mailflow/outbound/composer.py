@@ -23,6 +23,7 @@ from mailflow.outbound.renderer import Rendered
 CRLF = "\r\n"
 UTF8_Q = Charset("utf-8")
 UTF8_Q.header_encoding = QP  # readable in the raw message, and no length comparison with base64 per header
+UTF8_SHORTEST = Charset("utf-8")  # quoted-printable or base64, whichever is shorter
 MAX_HEADER_LINE = 998  # RFC 5322; List-Unsubscribe must stay literal, so no folding below this
 
 
@@ -117,17 +118,24 @@ def encoded_words(text: str, name: str = "") -> str:
     return Header(text, "utf-8", header_name=name).encode(linesep=CRLF)
 
 
-def address(name: str, email: str) -> str:
-    """`Name <email>`, the name quoted or RFC 2047-encoded as it needs; the address must be ASCII."""
-    name = one_line(name)
-    if name.isascii():
-        return formataddr((name, email))  # quotes a name with specials
-    return f"{encoded_words(name)} <{email}>"
+def address_header(name: str, display_name: str, email: str) -> str:
+    """`Name: Display Name <email>`, the name quoted or RFC 2047-encoded as it needs; the address is ASCII."""
+    display_name = one_line(display_name)
+    if display_name.isascii():
+        return f"{name}: {formataddr((display_name, email))}"  # quotes a name with specials
+    return f"{name}: {_one_word(display_name)} <{email}>"
+
+
+def _one_word(text: str) -> str:
+    """A name as one encoded word, however long (up to the 998 limit): the email package reads several
+    adjacent words in an address with spaces between them."""
+    word = UTF8_Q.header_encode(text)
+    return word if len(word) <= 75 else UTF8_SHORTEST.header_encode(text)
 
 
 def _address_headers(sender: Sender, envelope: Envelope) -> list[str]:
-    return [f"From: {address(sender.from_name, sender.from_address)}",
-            f"To: {address(envelope.to_name, envelope.to_address)}",
+    return [address_header("From", sender.from_name, sender.from_address),
+            address_header("To", envelope.to_name, envelope.to_address),
             header("Reply-To", f"reply+{envelope.reply_token}@{sender.reply_domain}")]
 
 
@@ -149,6 +157,7 @@ def _unsubscribe_headers(sender: Sender, envelope: Envelope) -> list[str]:
 
 def text_part(text: str, subtype: str) -> Part:
     # The HTML part repeats the layout's long lines in every mail; the text part is short and mostly data.
+    text = text if text.endswith("\n") else text + "\n"  # as the email package does: a part ends its last line
     return Part((f'Content-Type: text/{subtype}; charset="utf-8"', "Content-Transfer-Encoding: quoted-printable"),
                 quoted_printable(text, reuse_lines=subtype == "html"))
 
@@ -189,7 +198,7 @@ def _filename(name: str) -> str:
 
 
 def multipart(subtype: str, parts: tuple[Part, ...]) -> Part:
-    boundary = f"=_{uuid.uuid4().hex}"  # "=_" cannot occur in quoted-printable or base64 bodies
+    boundary = f"=_{uuid.uuid4().hex[:24]}"  # "=_" cannot occur in quoted-printable or base64 bodies
     delimiter = f"--{boundary}\r\n".encode("ascii")
     body = b"".join(delimiter + part.as_bytes() + b"\r\n" for part in parts) + f"--{boundary}--\r\n".encode("ascii")
     return Part((f'Content-Type: multipart/{subtype}; boundary="{boundary}"',), body)
