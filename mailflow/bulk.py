@@ -1,14 +1,15 @@
-"""Bulk inserts through the bare cursor: one multi-row INSERT for a few hundred rows, values as parameters.
+"""Bulk statements: one multi-row INSERT for a few hundred rows, and IN (…) lists of hundreds of ids.
 
-peewee builds and renders a node for every value it inserts; for hundreds of rows of a dozen columns that
-cost more than the database took to store them. Values still go through each field's `db_value`.
+peewee builds and renders a node for every value it is given; for hundreds of rows of a dozen columns, or
+an IN list per chunk of recipients, that cost more than the database took to run the statement. Here the
+SQL text is made at once and values are passed as parameters (inserted ones still through `db_value`).
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
-from peewee import Field, chunked
+from peewee import SQL, Field, chunked
 
 from mailflow.db import database
 
@@ -63,3 +64,8 @@ def _table(fields: Sequence[Field]) -> str:
 
 def _names(fields: Sequence[Field]) -> str:
     return ", ".join(f'"{field.column_name}"' for field in fields)
+
+
+def id_list(ids: Sequence[int]) -> SQL:
+    """`(?, ?, …)` for `field.in_(…)`, rendered as one node."""
+    return SQL("(" + ", ".join([database.param] * len(ids)) + ")", list(ids))

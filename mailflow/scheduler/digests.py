@@ -139,7 +139,7 @@ def recipient_chunks(period: Period, size: int = CHUNK) -> Iterator[list[int]]:
 
 def load(user_ids: list[int], period: Period) -> list[Pending]:
     """The pending digests of these users, with two queries for the whole chunk."""
-    users = {user.id: user for user in User.select(*RECIPIENT_FIELDS).where(User.id.in_(user_ids))}
+    users = {user.id: user for user in User.select(*RECIPIENT_FIELDS).where(User.id.in_(bulk.id_list(user_ids)))}
     found: dict[int, Pending] = {}
     accounts: dict[int, Account] = {}
     for row in _notes(user_ids, period):
@@ -167,7 +167,7 @@ def _notes(user_ids: list[int], period: Period) -> list[tuple]:
              .join(Document).switch(Notification).join(Customer).join(Issuer)
              .switch(Notification).join(Access, JOIN.LEFT_OUTER, on=allowed)
              .switch(Notification).join(View, JOIN.LEFT_OUTER, on=seen)
-             .where(Notification.user.in_(user_ids), _pending(period.frequency, period.end_utc))
+             .where(Notification.user.in_(bulk.id_list(user_ids)), _pending(period.frequency, period.end_utc))
              .order_by(Notification.user, Customer.number, Document.date, Document.number))
     return database.execute(query).fetchall()
 
@@ -276,7 +276,7 @@ def _still_pending(note_ids: list[int], period: Period):
     here, looks the rows up by id: on a bare `status = ?` it chose the (status, frequency, user) index and
     walked every pending notification of the frequency, once per chunk.
     """
-    return (Notification.id.in_(note_ids) & (fn.COALESCE(Notification.status, "") == "pending")
+    return (Notification.id.in_(bulk.id_list(note_ids)) & (fn.COALESCE(Notification.status, "") == "pending")
             & (Notification.frequency == period.frequency))
 
 
