@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Callable, Iterator
 from urllib.parse import urlencode
 
@@ -354,6 +355,7 @@ def _issuer_name(rt: Runtime, pending: Pending) -> str:
     return names.pop() if len(names) == 1 else rt.config.outbound.from_name
 
 
+@lru_cache(maxsize=64)  # the same few labels for every recipient of a run; Babel's intervals are slow
 def period_label(period: Period, language: str) -> str:
     """The period as people say it: a day, a range of days or a month, in their language."""
     locale = i18n.locale_for(language)
