@@ -42,7 +42,7 @@ def _with_defaults(fields: Sequence[Field], rows: Sequence[Sequence[object]]) ->
 
 
 def _default(field: Field) -> object:
-    value = field.default
+    value = field.default  # a callable default is called once for the whole batch
     return value() if callable(value) else value
 
 
@@ -67,5 +67,7 @@ def _names(fields: Sequence[Field]) -> str:
 
 
 def id_list(ids: Sequence[int]) -> SQL:
-    """`(?, ?, …)` for `field.in_(…)`, rendered as one node."""
+    """`(?, ?, …)` for `field.in_(…)`, rendered as one node; `(NULL)`, which matches nothing, for no ids."""
+    if not ids:
+        return SQL("(NULL)")  # PostgreSQL refuses an empty IN ()
     return SQL("(" + ", ".join([database.param] * len(ids)) + ")", list(ids))
