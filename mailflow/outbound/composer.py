@@ -198,7 +198,8 @@ def _filename(name: str) -> str:
 
 
 def multipart(subtype: str, parts: tuple[Part, ...]) -> Part:
-    boundary = f"=_{uuid.uuid4().hex[:24]}"  # "=_" cannot occur in quoted-printable or base64 bodies
+    # "=_" occurs in no quoted-printable or base64 body, so a boundary starting with it never needs to be random
+    boundary = f"=_{subtype}"
     delimiter = f"--{boundary}\r\n".encode("ascii")
     body = b"".join(delimiter + part.as_bytes() + b"\r\n" for part in parts) + f"--{boundary}--\r\n".encode("ascii")
     return Part((f'Content-Type: multipart/{subtype}; boundary="{boundary}"',), body)

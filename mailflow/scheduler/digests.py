@@ -36,7 +36,7 @@ from mailflow.runtime import Runtime
 from mailflow.scheduler import periods
 from mailflow.scheduler.periods import Period, Schedule
 
-CHUNK = 200  # recipients per transaction: short locks, few commits, bounded memory
+CHUNK = 500  # recipients per transaction: short locks, few commits, bounded memory
 IN_LIST = 500  # ids per IN (…) list or rows per INSERT: well under SQLite's bound-parameter limit
 DIGEST_KEY = (Digest.user, Digest.frequency, Digest.period_start)
 RECIPIENT_FIELDS = (User.id, User.email, User.first_name, User.last_name, User.language, User.activated_at)
@@ -310,7 +310,7 @@ def _take(outgoing: list[Outgoing], digest_ids: dict[int, int], period: Period) 
     for ids in chunked([note_id for item in ours for note_id in item.pending.note_ids], IN_LIST):
         query = (Notification.update(status="digested", digest=own_digest).where(_still_pending(ids, period))
                  .returning(Notification.user))
-        taken.update(user_id for (user_id,) in query.tuples().execute())
+        taken.update(user_id for (user_id,) in database.execute(query))  # bare cursor: plain ints, no conversion
     return {item.user_id for item in ours if taken[item.user_id] == len(item.pending.note_ids)}
 
 
