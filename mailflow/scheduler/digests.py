@@ -64,14 +64,11 @@ class Account:
     issuer_name: str
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     document: Listed
     viewed: bool
-
-    @property
-    def type_label(self) -> str:
-        return mails.TYPE_LABELS[self.document.type]
+    type_label: str  # the msgid of the document's type, translated by the templates
 
 
 @dataclass
@@ -176,7 +173,7 @@ def _notes(user_ids: list[int], period: Period) -> list[tuple]:
 def _entry(row: tuple) -> Entry:
     document_id, number, kind, day, cents, currency, view = row[7:]
     day = Document.date.python_value(day)  # SQLite gives dates back as text
-    return Entry(Listed(document_id, number, kind, day, cents, currency), view is not None)
+    return Entry(Listed(document_id, number, kind, day, cents, currency), view is not None, mails.TYPE_LABELS[kind])
 
 
 def _add(pending: Pending, note_id: int, account: Account, entry: Entry) -> None:
