@@ -39,18 +39,17 @@ def enterprise_number(value: str | None) -> str | None:
 
 
 def language(value: str) -> str:
-    code = value.strip().lower()
-    if code not in LANGUAGES:
-        raise ValidationError(f"unsupported language {value!r} (use one of {', '.join(LANGUAGES)})",
-                              field="language")
-    return code
+    return _one_of(value, LANGUAGES, "language", "unsupported language")
 
 
 def frequency(value: str) -> str:
+    return _one_of(value, FREQUENCIES, "frequency", "unknown frequency")
+
+
+def _one_of(value: str, allowed: tuple[str, ...], field: str, problem: str) -> str:
     code = value.strip().lower()
-    if code not in FREQUENCIES:
-        raise ValidationError(f"unknown frequency {value!r} (use one of {', '.join(FREQUENCIES)})",
-                              field="frequency")
+    if code not in allowed:
+        raise ValidationError(f"{problem} {value!r} (use one of {', '.join(allowed)})", field=field)
     return code
 
 
