@@ -117,18 +117,9 @@ def unshare(rt: Runtime, owner: User, user: User) -> None:
         audit.record(rt, owner.email, "share.remove", user.email)
 
 
-def visible_customers(user: User) -> list[Customer]:
-    return list(Customer.select().join(Access).where(Access.user == user).order_by(Customer.number))
-
-
 def recipients(customer: Customer) -> list[User]:
     """Primary contact and every shared user ticked for this number."""
     return list(User.select().join(Access).where(Access.customer == customer).order_by(User.id))
-
-
-def frequency_of(user: User, customer: Customer) -> str:
-    pref = Preference.get_or_none(user=user, customer=customer)
-    return pref.frequency if pref else "immediate"
 
 
 def add_staff(rt: Runtime, person: Person) -> User:

@@ -7,7 +7,6 @@ from datetime import timedelta
 from mailflow import audit, ratelimit
 from mailflow.clock import naive_utc
 from mailflow.db import atomic_immediate, is_postgres
-from mailflow.errors import ValidationError
 from mailflow.models import Customer, DuplicateRequest, Notification, Outbox, Preference, User
 from mailflow.outbound import mails
 from mailflow.runtime import Runtime
@@ -83,12 +82,3 @@ def _move_pending(rt: Runtime, user: User, frequency: str, customer: Customer | 
             note.status = "skipped"
         note.frequency = frequency
         note.save()
-
-
-def require_customer(user: User, customer_id: int | None) -> Customer | None:
-    if customer_id is None:
-        return None
-    customer = Customer.get_or_none(Customer.id == customer_id)
-    if customer is None:
-        raise ValidationError("unknown customer number")
-    return customer

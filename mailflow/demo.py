@@ -10,7 +10,7 @@ from mailflow.accounts import Person
 from mailflow.clock import naive_utc
 from mailflow.documents import DocumentInput, publish
 from mailflow.errors import Conflict
-from mailflow.models import Customer, Document, Issuer
+from mailflow.models import Customer, Document
 from mailflow.pdf import simple_pdf
 from mailflow.runtime import Runtime
 
@@ -85,7 +85,3 @@ def _fresh_documents(rt: Runtime) -> int:
         publish(rt, DocumentInput(number, doc_number, "invoice", today.isoformat(), "1234.56", pdf,
                                   f"{doc_number}.pdf"), actor="demo")
     return 3
-
-
-def issuers() -> list[str]:
-    return [i.prefix for i in Issuer.select()]

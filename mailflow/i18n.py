@@ -66,9 +66,5 @@ def long_date(day: date, code: str | None) -> str:
     return format_date(day, format="long", locale=locale_for(code))
 
 
-def short_date(day: date, code: str | None) -> str:
-    return format_date(day, format="short", locale=locale_for(code))
-
-
 def moment(when: datetime, code: str | None, tz: str = "Europe/Brussels") -> str:
     return format_datetime(when, format="medium", tzinfo=tz, locale=locale_for(code))

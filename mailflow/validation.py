@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from email_validator import EmailNotValidError, validate_email
 
 from mailflow.errors import ValidationError
-from mailflow.models import DOCUMENT_TYPES, FREQUENCIES, LANGUAGES
+from mailflow.models import FREQUENCIES, LANGUAGES
 
 _ENTERPRISE = re.compile(r"^(?:BE)?\s*([01]\d{3})[.\s]?(\d{3})[.\s]?(\d{3})$")
 _DOCUMENT_NUMBER = re.compile(r"^[A-Z0-9][A-Z0-9/_.-]{0,63}$")

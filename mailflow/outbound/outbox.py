@@ -117,38 +117,8 @@ def _outcome_params(o: Outcome) -> tuple[object, ...]:
             when if o.status == "deferred" else None, o.row.id)
 
 
-def _finish(row: Outbox, **changes: object) -> bool:
-    """Apply `changes` only while this worker still holds the lease on the row."""
-    done = (Outbox.update(lease_until=None, lease_owner=None, **changes)
-            .where(Outbox.id == row.id, Outbox.lease_owner == row.lease_owner, Outbox.status == "sending")
-            .execute())
-    return bool(done)
-
-
-def mark_sent(row: Outbox, response: str, now: datetime) -> bool:
-    return _finish(row, status="sent", last_response=response, sent_at=naive_utc(now))
-
-
-def mark_failed(row: Outbox, response: str) -> bool:
-    return _finish(row, status="failed", last_response=response)
-
-
-def mark_suppressed(row: Outbox) -> bool:
-    return _finish(row, status="suppressed", last_response=SUPPRESSED_ANSWER)
-
-
-def mark_deferred(row: Outbox, response: str, retry_at: datetime) -> bool:
-    return _finish(row, status="deferred", last_response=response, next_attempt_at=naive_utc(retry_at))
-
-
 def retry_delay(attempts: int, initial: int, maximum: int) -> timedelta:
     return timedelta(seconds=min(maximum, initial * 2 ** max(0, attempts - 1)))
-
-
-def is_suppressed(address: str) -> bool:
-    return Suppression.select().where(
-        Suppression.email == address.lower(), Suppression.suppressed_at.is_null(False),
-        Suppression.lifted_at.is_null()).exists()
 
 
 def suppressed_among(addresses: set[str]) -> set[str]:

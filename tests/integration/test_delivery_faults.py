@@ -90,7 +90,8 @@ def test_crashed_worker_mail_is_delivered_once_after_the_lease(smtp_rt, relay, c
     clock.advance(seconds=lease.total_seconds() + 1)
     assert survivor.flush().sent == 1
     assert len(relay.received) == 1
-    assert outbox.mark_sent(claimed[0], "250 late", clock.now()) is False  # the dead worker's lease is gone
+    late = outbox.Outcome(claimed[0], "sent", "250 late", clock.now())
+    assert outbox.record([late]) == [("sent", False)]  # the dead worker's lease is gone
     assert Outbox.get_by_id(row.id).lease_owner is None
 
 
