@@ -53,14 +53,14 @@ def store_many(rt: Runtime, items: list[tuple[bytes, str, str | None, list[str]]
     A message seen before (or twice in `items`) keeps its first row. Any failure raises, and the
     caller falls back to `store_raw` one by one so a single bad message cannot sink the others.
     """
+    keys = [dedup_key(raw) for raw, *_ in items]
     rows = {}
-    for raw, door, envelope_from, envelope_to in items:
-        key, message_id = dedup_key(raw)
+    for (key, message_id), (raw, door, envelope_from, envelope_to) in zip(keys, items):
         rows.setdefault(key, _values(rt, raw, door, key, message_id, envelope_from, envelope_to))
     InboundMessage.insert_many(list(rows.values())).on_conflict_ignore().execute()
     ids = dict(InboundMessage.select(InboundMessage.dedup_key, InboundMessage.id)
                .where(InboundMessage.dedup_key.in_(list(rows))).tuples())
-    return [ids[dedup_key(raw)[0]] for raw, *_ in items]
+    return [ids[key] for key, _ in keys]
 
 
 def _text(value: str) -> str:
