@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from mailflow.cli import cli
-from mailflow.models import Customer, Document, Notification, Outbox, User
+from mailflow.models import Customer, Document, Notification, Outbox, SchemaVersion, User
 from mailflow.pdf import simple_pdf
 
 
@@ -167,3 +167,21 @@ def test_python_dash_m_runs_the_same_command(env):
     result = subprocess.run([sys.executable, "-m", "mailflow", "customer", "list"], env=os.environ | env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_init_applies_the_migrations_once(env):
+    first = run(env, "init")
+    assert first.exit_code == 0 and "schema version 1" in first.output
+    assert run(env, "init").exit_code == 0
+    assert [v.version for v in SchemaVersion.select()] == [1]
+
+
+def test_demo_fills_an_empty_database_and_refuses_a_filled_one(env):
+    result = run(env, "demo")
+    assert result.exit_code == 0 and "Try next" in result.output
+    assert Customer.select().count() == 12 and {c.number[:3] for c in Customer.select()} == {"DL2", "DL5"}
+    assert Document.select().count() > 400
+    assert Outbox.select().where(Outbox.status == "queued").count() == 5  # this month's notices, shared users too
+    before = counts()
+    again = run(env, "demo")
+    assert again.exit_code == 65 and "already has customers" in again.output and counts() == before
