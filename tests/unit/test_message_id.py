@@ -1,0 +1,72 @@
+"""The dedup key's Message-ID: the plain-ASCII fast path reads what the email parser reads."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mailflow.inbound import store
+from mailflow.inbound.store import _UNSURE, _header_block, _plain_message_id, normalized_message_id
+
+
+def parsed(raw: bytes) -> str | None:
+    """What the parser alone makes of `raw` (the path taken before the fast one existed)."""
+    value = _header_block(raw).get("Message-ID")
+    if not value:
+        return None
+    text = store._text("".join(str(value).split()))
+    found = store._MSGID.search(text)
+    return (f"<{found.group(1)}>" if found else text)[:998] or None
+
+
+NAMES = st.sampled_from([b"Message-ID", b"message-id", b"MESSAGE-ID", b"Message-Id", b"X-Message-ID",
+                         b"Subject", b"From", b"Received", b"Message-ID ", b" Message-ID", b"Message_ID"])
+VALUE = st.binary(max_size=40) | st.sampled_from([b" <a@b>", b"<a@b>", b"", b" ", b"  <x y@z>  ", b" =?utf-8?q?x?="])
+LINE_END = st.sampled_from([b"\r\n", b"\n", b"\r"])
+
+
+@st.composite
+def header_blocks(draw) -> bytes:
+    lines = []
+    for _ in range(draw(st.integers(0, 6))):
+        kind = draw(st.sampled_from(["header", "continuation", "junk"]))
+        if kind == "header":
+            lines.append(draw(NAMES) + b":" + draw(VALUE))
+        elif kind == "continuation":
+            lines.append(draw(st.sampled_from([b" ", b"\t"])) + draw(VALUE))
+        else:
+            lines.append(draw(st.binary(max_size=30)))
+    head = b"".join(line + draw(LINE_END) for line in lines)
+    return head + draw(st.sampled_from([b"\r\n", b"\n", b""])) + draw(st.binary(max_size=30))
+
+
+@settings(max_examples=3000, deadline=None)
+@given(header_blocks())
+def test_fast_path_agrees_with_the_parser(raw: bytes) -> None:
+    assert normalized_message_id(raw) == parsed(raw)
+
+
+@pytest.mark.parametrize("raw, expected", [
+    (b"From: a@b\r\nMessage-ID: <one@example.be>\r\n\r\nbody", "<one@example.be>"),
+    (b"message-id:\r\n  <folded@example.be>\r\nSubject: x\r\n\r\n", "<folded@example.be>"),
+    (b"Message-ID: <first@x>\r\nMessage-ID: <second@x>\r\n\r\n", "<first@x>"),
+    (b"X-Message-ID: <no@x>\r\n\r\n", None),
+    (b"Subject: x\r\n\r\nMessage-ID: <in-body@x>\r\n", None),
+])
+def test_plain_blocks_take_the_fast_path(raw: bytes, expected: str | None) -> None:
+    assert _plain_message_id(raw) is not _UNSURE
+    assert normalized_message_id(raw) == expected == parsed(raw)
+
+
+@pytest.mark.parametrize("raw", [
+    b"From someone Mon Jan 1 00:00:00 2026\r\nMessage-ID: <mbox@x>\r\n\r\n",  # mbox separator line
+    b"Subject: caf\xc3\xa9\r\nMessage-ID: <eight-bit@x>\r\n\r\n",
+    b"not a header\r\nMessage-ID: <after-junk@x>\r\n\r\n",
+    b"Message-ID: <bare-cr@x>\rSubject: x\r\n\r\n",
+    b"Message-ID: <no-blank-line@x>",
+])
+def test_anything_else_is_left_to_the_parser(raw: bytes) -> None:
+    assert _plain_message_id(raw) is _UNSURE
+    assert normalized_message_id(raw) == parsed(raw)
+
