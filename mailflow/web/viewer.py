@@ -40,8 +40,13 @@ def field_error(ctx: Ctx, exc: ValidationError) -> str:
 def find(user: User, params) -> tuple[list[Customer], DocumentPage]:
     """The user's customer numbers and the page of documents `params` asks for."""
     customers = customers_of(user)
+    return customers, search(user.id, {c.id: c.number for c in customers}, params)
+
+
+def search(user_id: int, visible: dict[int, str], params) -> DocumentPage:
+    """The page of documents `params` asks for among the `visible` customer numbers (id → number)."""
     flt = document_search.parse(params)
-    return customers, document_search.search(user.id, document_search.scope(customers, flt), flt)
+    return document_search.search(user_id, document_search.scope(visible, flt), flt)
 
 
 @page()
