@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mailflow.errors import TokenError
-from mailflow.signing import Signer, token_from_address
+from mailflow.signing import Signer, _b32, _unb32, token_from_address
 
 TODAY = date(2026, 11, 2)
 
@@ -39,6 +42,13 @@ def test_verp_token_names_the_outbox_row_and_cannot_be_guessed():
     assert signer.read_verp_token(token) == 123456
     with pytest.raises(TokenError):
         Signer(b"other").read_verp_token(token)
+
+
+@given(st.binary(max_size=64))
+def test_base32_is_the_standard_alphabet_in_lower_case_without_padding(raw):
+    assert _b32(raw) == base64.b32encode(raw).decode().rstrip("=").lower()
+    assert _unb32(_b32(raw)) == raw
+    assert _unb32(_b32(raw).upper()) == raw
 
 
 @pytest.mark.parametrize(("address", "expected"), [
