@@ -41,6 +41,12 @@ def test_templates_are_compiled_once_per_language():
     assert renderer.template("fr", "document_notice.html") is not renderer.template("nl", "document_notice.html")
 
 
+def test_templates_see_every_global_of_their_language():
+    renderer = Renderer()
+    template = renderer.template("nl", "digest.txt")
+    assert template.globals == dict(renderer.env("nl").globals) and template.globals["language"] == "nl"
+
+
 def test_user_data_is_escaped_in_html_and_kept_out_of_headers():
     html = render(Renderer(), "fr").html
     assert "<b>Dupont</b>" not in html and "&lt;b&gt;Dupont&lt;/b&gt; &amp; Fils" in html
