@@ -3,7 +3,8 @@ numbers, once per recipient and period, and frequency changes that agree with th
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
+from urllib.parse import urlencode
 
 import pytest
 from click.testing import CliRunner
@@ -146,6 +147,14 @@ def test_each_recipient_gets_only_numbers_they_may_see_in_their_language(rt, clo
     assert "1\u202f234,56\xa0€" in text(marie) and "facture F-A, 2 novembre 2026" in text(marie)
     assert "https://portal.example.test/documents?customer=DL5000001&date_from=2026-11-02&date_to=2026-11-02" \
         in text(marie)
+
+
+def test_the_viewer_link_quotes_the_number_as_urlencode_does(rt):
+    account = digests.Account(1, "DL 5/00&1+é", "Garage Dupont SRL", "Lease Services")
+    entries = [digests.Entry(digests.Listed(k, f"F-{k}", "invoice", day, 100, "EUR"), False, "invoice")
+               for k, day in enumerate((date(2026, 11, 3), date(2026, 10, 30)))]
+    query = urlencode({"customer": account.number, "date_from": "2026-10-30", "date_to": "2026-11-03"})
+    assert digests.viewer_link(rt, digests.Group(account, entries)) == rt.url(f"documents?{query}")
 
 
 def test_a_number_unticked_after_publishing_is_left_out_and_its_notices_dropped(rt, clock):
