@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import uuid
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -24,6 +24,8 @@ CRLF = "\r\n"
 UTF8_Q = Charset("utf-8")
 UTF8_Q.header_encoding = QP  # readable in the raw message, and no length comparison with base64 per header
 UTF8_SHORTEST = Charset("utf-8")  # quoted-printable or base64, whichever is shorter
+_UUID4_BITS = 0xF000 << 64 | 0xC000 << 48  # the version nibble and the variant's two bits
+_UUID4 = 0x4000 << 64 | 0x8000 << 48  # version 4, RFC 4122 variant
 MAX_HEADER_LINE = 998  # RFC 5322; List-Unsubscribe must stay literal, so no folding below this
 
 
@@ -64,12 +66,14 @@ class Part:
     headers: tuple[str, ...]
     body: bytes
 
-    def as_bytes(self) -> bytes:
-        return (CRLF.join(self.headers) + CRLF + CRLF).encode("ascii") + self.body
+    def head(self) -> bytes:
+        return (CRLF.join(self.headers) + CRLF + CRLF).encode("ascii")
 
 
 def new_message_id(domain: str) -> str:
-    return f"<{uuid.uuid4().hex}@{domain}>"
+    """`<uuid4 hex@domain>`: the bits uuid4 sets, set on 16 random bytes, without building a UUID (half its 2 µs)."""
+    value = int.from_bytes(os.urandom(16), "big") & ~_UUID4_BITS | _UUID4
+    return f"<{value:032x}@{domain}>"
 
 
 def one_line(value: str) -> str:
@@ -134,9 +138,13 @@ def _one_word(text: str) -> str:
 
 
 def _address_headers(sender: Sender, envelope: Envelope) -> list[str]:
-    return [address_header("From", sender.from_name, sender.from_address),
-            address_header("To", envelope.to_name, envelope.to_address),
+    return [_from_header(sender), address_header("To", envelope.to_name, envelope.to_address),
             header("Reply-To", f"reply+{envelope.reply_token}@{sender.reply_domain}")]
+
+
+@lru_cache(maxsize=8)
+def _from_header(sender: Sender) -> str:
+    return address_header("From", sender.from_name, sender.from_address)  # the same in every mail, 2 µs each
 
 
 def _threading_headers(envelope: Envelope) -> list[str]:
@@ -201,5 +209,7 @@ def multipart(subtype: str, parts: tuple[Part, ...]) -> Part:
     # "=_" occurs in no quoted-printable or base64 body, so a boundary starting with it never needs to be random
     boundary = f"=_{subtype}"
     delimiter = f"--{boundary}\r\n".encode("ascii")
-    body = b"".join(delimiter + part.as_bytes() + b"\r\n" for part in parts) + f"--{boundary}--\r\n".encode("ascii")
+    # joined once: adding the pieces up one by one copied the HTML part's ten kilobytes five times
+    pieces = [piece for part in parts for piece in (delimiter, part.head(), part.body, b"\r\n")]
+    body = b"".join([*pieces, f"--{boundary}--\r\n".encode("ascii")])
     return Part((f'Content-Type: multipart/{subtype}; boundary="{boundary}"',), body)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import quopri
 import re
+import uuid
 from datetime import datetime, timezone
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -13,7 +14,7 @@ from email.message import EmailMessage
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailflow.outbound.composer import Attachment, Envelope, Sender, compose, quoted_printable
+from mailflow.outbound.composer import Attachment, Envelope, Sender, compose, new_message_id, quoted_printable
 from mailflow.outbound.renderer import Rendered
 
 SENDER = Sender("documents@mailflow.example", "Lease Services", "reply.mailflow.example", "https://portal.example/")
@@ -110,3 +111,11 @@ def test_encoding_line_by_line_gives_the_same_bytes_as_at_once(text):
     assert by_line == at_once
     normal = re.sub("\r\n?", "\n", text)
     assert quopri.decodestring(by_line.replace(b"\r\n", b"\n")).decode("utf-8") == normal
+
+
+def test_message_ids_are_random_version_4_uuids():
+    ids = [new_message_id("reply.mailflow.example") for _ in range(200)]
+    assert len(set(ids)) == len(ids)
+    for message_id in ids:
+        value = uuid.UUID(hex=re.fullmatch(r"<([0-9a-f]{32})@reply\.mailflow\.example>", message_id)[1])
+        assert (value.version, value.variant) == (4, uuid.RFC_4122)
