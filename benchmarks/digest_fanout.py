@@ -162,7 +162,7 @@ def baseline_contexts(rt: Runtime, numbers: range, ids: Ids) -> Iterator[tuple[s
                                                 "date_to": DAY.isoformat()}))
         invitation = None if data["activated"] else rt.url("auth/" + "x" * 43)
         yield language, {
-            "user": user, "groups": [{"customer": customer, "entries": entries, "url": url}],
+            "user": user, "groups": [digests.ShownGroup(customer, entries, url)],  # as the run hands them over
             "frequency": "daily", "period_label": digests.period_label(period, language),
             "issuer_name": "Lease Services", "viewer_url": rt.url("documents"),
             "unsubscribe_url": rt.url("unsubscribe/" + "y" * 40), "action_url": invitation,
