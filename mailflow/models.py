@@ -141,8 +141,8 @@ class Outbox(BaseModel):
     kind = CharField(max_length=32)
     recipient = CharField(max_length=254)
     user = ForeignKeyField(User, null=True, on_delete="SET NULL")
-    customer = ForeignKeyField(Customer, null=True, on_delete="SET NULL")
-    document = ForeignKeyField(Document, null=True, on_delete="SET NULL")
+    customer = ForeignKeyField(Customer, null=True, on_delete="SET NULL", index=False)  # where set, below
+    document = ForeignKeyField(Document, null=True, on_delete="SET NULL", index=False)  # where set, below
     subject = TextField(default="")
     raw = BlobField()
     status = CharField(max_length=12, default="queued")  # queued|sending|deferred|sent|failed|suppressed
@@ -164,7 +164,7 @@ class Digest(BaseModel):
     """One digest per recipient, frequency and period: the unique key makes re-runs harmless."""
 
     id = AutoField()
-    user = ForeignKeyField(User, on_delete="CASCADE")
+    user = ForeignKeyField(User, on_delete="CASCADE", index=False)  # led by the unique key below
     frequency = CharField(max_length=10)
     period_start = DateTimeField()
     period_end = DateTimeField()
@@ -179,7 +179,7 @@ class Notification(BaseModel):
     """One recipient told about one document, immediately or in a digest."""
 
     id = AutoField()
-    user = ForeignKeyField(User, on_delete="CASCADE")
+    user = ForeignKeyField(User, on_delete="CASCADE", index=False)  # led by the unique key below
     document = ForeignKeyField(Document, on_delete="CASCADE")
     customer = ForeignKeyField(Customer, on_delete="CASCADE")
     frequency = CharField(max_length=10)
@@ -228,14 +228,15 @@ class InboundMessage(BaseModel):
 
 def where_set_index(field: ForeignKeyField) -> None:
     """An index of `field` holding only rows where it is set: inserting a row with it empty writes no index
-    page (each page is a WAL frame and fsync'd bytes on the inbound door's path), and lookups by value and
-    ON DELETE SET NULL still use it."""
+    page (each page is a WAL frame and fsync'd bytes: the inbound door stores messages with no user yet,
+    digests have no single document), and lookups by value and ON DELETE SET NULL still use it."""
     model = field.model
     name = f"{model._meta.table_name}_{field.column_name}_set"
     model.add_index(model.index(field, name=name, where=field.is_null(False)))
 
 
-for _field in (InboundMessage.user, InboundMessage.customer, InboundMessage.outbox):
+for _field in (InboundMessage.user, InboundMessage.customer, InboundMessage.outbox, Outbox.customer,
+               Outbox.document):
     where_set_index(_field)
 
 
@@ -251,7 +252,7 @@ class Token(BaseModel):
     """A magic-link or invitation token, stored only as its SHA-256."""
 
     id = AutoField()
-    user = ForeignKeyField(User, on_delete="CASCADE")
+    user = ForeignKeyField(User, on_delete="CASCADE", index=False)  # led by (user, purpose)
     purpose = CharField(max_length=12)  # login | invitation
     token_hash = CharField(max_length=64, unique=True)
     created_at = DateTimeField()

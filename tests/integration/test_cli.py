@@ -171,9 +171,9 @@ def test_python_dash_m_runs_the_same_command(env):
 
 def test_init_applies_the_migrations_once(env):
     first = run(env, "init")
-    assert first.exit_code == 0 and "schema version 2" in first.output
+    assert first.exit_code == 0 and "schema version 3" in first.output
     assert run(env, "init").exit_code == 0
-    assert [v.version for v in SchemaVersion.select()] == [1, 2]
+    assert [v.version for v in SchemaVersion.select()] == [1, 2, 3]
 
 
 def test_demo_fills_an_empty_database_and_refuses_a_filled_one(env):

@@ -18,15 +18,32 @@ def as_version_1(rt: Runtime) -> None:
     for column in FOREIGN_KEYS:
         rt.db.execute_sql(f'DROP INDEX "inbound_message_{column}_set"')
         rt.db.execute_sql(f'CREATE INDEX "inbound_message_{column}" ON "inbound_message" ("{column}")')
-    SchemaVersion.delete().where(SchemaVersion.version >= 2).execute()
+    SchemaVersion.delete().where(SchemaVersion.version >= 2).execute()  # 0003 runs again too: it is idempotent
 
 
 def test_version_2_indexes_inbound_foreign_keys_only_where_set(rt: Runtime) -> None:
     as_version_1(rt)
     row = InboundMessage.create(door="smtp", dedup_key="k", raw=b"x", size=1, received_at=rt.now())
-    assert apply_migrations(rt.db, rt.clock) == ["0002_inbound_partial_indexes"]
+    assert apply_migrations(rt.db, rt.clock) == ["0002_inbound_partial_indexes", "0003_leaner_indexes"]
     found = indexes(rt)
     assert not {f"inbound_message_{column}" for column in FOREIGN_KEYS} & set(found)
     assert all(found[f"inbound_message_{column}_set"] == (column,) for column in FOREIGN_KEYS)
     assert bytes(InboundMessage.get_by_id(row.id).raw) == b"x"
     assert apply_migrations(rt.db, rt.clock) == []
+
+
+def test_version_3_drops_indexes_a_longer_one_leads_and_narrows_outbox_ones(rt: Runtime) -> None:
+    for name, table, column in [("digest_user_id", "digest", "user_id"), ("token_user_id", "token", "user_id"),
+                                ("notification_user_id", "notification", "user_id"),
+                                ("outbox_customer_id", "outbox", "customer_id"),
+                                ("outbox_document_id", "outbox", "document_id")]:
+        rt.db.execute_sql(f'CREATE INDEX "{name}" ON "{table}" ("{column}")')
+    for column in ("customer_id", "document_id"):
+        rt.db.execute_sql(f'DROP INDEX "outbox_{column}_set"')
+    SchemaVersion.delete().where(SchemaVersion.version >= 3).execute()
+    assert apply_migrations(rt.db, rt.clock) == ["0003_leaner_indexes"]
+    names = {index.name for table in ("digest", "token", "notification", "outbox") for index in rt.db.get_indexes(table)}
+    assert not names & {"digest_user_id", "token_user_id", "notification_user_id", "outbox_customer_id",
+                        "outbox_document_id"}
+    assert {"outbox_customer_id_set", "outbox_document_id_set", "digest_user_id_frequency_period_start",
+            "notification_user_id_document_id", "token_user_id_purpose"} <= names
