@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import quopri
 import re
+import time
 import uuid
 from datetime import datetime, timezone
 from email import message_from_bytes, policy
@@ -113,9 +114,13 @@ def test_encoding_line_by_line_gives_the_same_bytes_as_at_once(text):
     assert quopri.decodestring(by_line.replace(b"\r\n", b"\n")).decode("utf-8") == normal
 
 
-def test_message_ids_are_random_version_4_uuids():
+def test_message_ids_are_time_ordered_version_7_uuids():
+    before = time.time_ns() // 1_000_000
     ids = [new_message_id("reply.mailflow.example") for _ in range(200)]
+    after = time.time_ns() // 1_000_000
     assert len(set(ids)) == len(ids)
-    for message_id in ids:
-        value = uuid.UUID(hex=re.fullmatch(r"<([0-9a-f]{32})@reply\.mailflow\.example>", message_id)[1])
-        assert (value.version, value.variant) == (4, uuid.RFC_4122)
+    values = [uuid.UUID(hex=re.fullmatch(r"<([0-9a-f]{32})@reply\.mailflow\.example>", m)[1]) for m in ids]
+    assert all((value.version, value.variant) == (7, uuid.RFC_4122) for value in values)
+    stamps = [value.int >> 80 for value in values]
+    assert stamps == sorted(stamps) and before <= stamps[0] and stamps[-1] <= after
+    assert len({value.int & ((1 << 62) - 1) for value in values}) == len(values)  # the random part differs
