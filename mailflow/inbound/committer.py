@@ -23,8 +23,10 @@ class GroupCommitter:
     The first message of a batch waits while more keep arriving, one loop turn at a time (at most
     MAX_TURNS turns or MAX_BATCH messages), then the batch is written in the loop's own thread. A writer
     thread was measured slower: handing each message over and back cost more than the commit blocks the
-    loop (one fsync, during which no session could get its 250 anyway). A session whose client hangs up
-    meanwhile loses only its answer: the message is stored and the client's retry is deduplicated.
+    loop (one fsync, during which no session could get its 250 anyway). While another process holds
+    SQLite's write lock the loop waits with it, up to the 30 s busy timeout: far inside the 10 minutes
+    RFC 5321 gives a client to wait for the end of DATA. A session whose client hangs up meanwhile loses
+    only its answer: the message is stored and the client's retry is deduplicated.
     """
 
     def __init__(self, rt: Runtime, max_batch: int = MAX_BATCH, max_turns: int = MAX_TURNS) -> None:
