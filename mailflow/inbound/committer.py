@@ -56,10 +56,11 @@ class GroupCommitter:
             _settle(future, result)
 
     def commit(self, items: list[Item]) -> list[int | StorageError]:
-        """One transaction for all; when it fails, each message in its own so only a bad one fails."""
+        """One statement for all; when it fails, each message in its own savepoint so only a bad one fails."""
         try:
-            with self.rt.db.atomic():
-                return list(store_many(self.rt, items))
+            # No BEGIN/COMMIT around it: the connection is in autocommit, so the one INSERT is its own
+            # transaction, committed (and synced) when it returns; on PostgreSQL that is two round trips fewer.
+            return list(store_many(self.rt, items))
         except Exception as exc:  # noqa: BLE001 - retried one by one below
             log.warning("inbound batch of %d failed (%s); storing one by one", len(items), exc)
             return self._one_by_one(items)

@@ -49,7 +49,8 @@ def _values(rt: Runtime, raw: bytes, door: str, key: str, message_id: str | None
 
 
 def store_many(rt: Runtime, items: list[tuple[bytes, str, str | None, list[str]]]) -> list[int]:
-    """Commit several messages with one INSERT in the caller's transaction; the id of each, in order.
+    """Store several messages with one INSERT (its own transaction outside one, else in the caller's);
+    the id of each, in order.
 
     A message seen before (or twice in `items`) keeps its first row. Any failure raises, and the
     caller falls back to `store_raw` one by one so a single bad message cannot sink the others.
