@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from peewee import SQL, Field
+from peewee import SQL, Field, NodeList
 
 from mailflow.db import database
 
@@ -49,7 +49,7 @@ def _default(field: Field) -> object:
 
 
 def _sql(fields: Sequence[Field], count: int, returning: Sequence[Field], key: Sequence[Field]) -> str:
-    row = "(" + ", ".join([database.param] * len(fields)) + ")"
+    row = f"({marks(len(fields))})"
     sql = f"INSERT INTO {_table(fields)} ({_names(fields)}) VALUES {', '.join([row] * count)}"
     if key:
         sql += f" ON CONFLICT ({_names(key)}) DO NOTHING"
@@ -68,8 +68,14 @@ def _names(fields: Sequence[Field]) -> str:
     return ", ".join(f'"{field.column_name}"' for field in fields)
 
 
-def id_list(ids: Sequence[int]) -> SQL:
-    """`(?, ?, …)` for `field.in_(…)`, rendered as one node; `(NULL)`, which matches nothing, for no ids."""
-    if not ids:
-        return SQL("(NULL)")  # PostgreSQL refuses an empty IN ()
-    return SQL("(" + ", ".join([database.param] * len(ids)) + ")", list(ids))
+def marks(count: int) -> str:
+    """`?, ?, …` (or `%s, …`): one parameter mark per value, for SQL written as text."""
+    return ", ".join([database.param] * count)
+
+
+def among(column: Field, ids: Sequence[int]) -> NodeList:
+    """`column IN (?, ?, …)` as one node; `IN (NULL)`, which matches nothing, for no ids. Not
+    `column.in_(…)`: to see whether the list is empty, peewee renders it a second time, which took as long
+    as building the rest of the query."""
+    values = SQL(f"({marks(len(ids))})", list(ids)) if ids else SQL("(NULL)")  # PostgreSQL refuses IN ()
+    return NodeList((column, SQL("IN"), values))

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Mapping
 
-from mailflow import validation
+from mailflow import bulk, validation
 from mailflow.db import database
 from mailflow.errors import ValidationError
 
@@ -188,7 +188,7 @@ def query(customers: Mapping[int, str], flt: DocumentFilter, per_page: int = PER
     The text is written here, not built by peewee: for a small page, building it cost twice the query.
     """
     customer_ids = list(scope(customers, flt))
-    where, params = [f'd."customer_id" IN ({", ".join([database.param] * len(customer_ids))})'], customer_ids
+    where, params = [f'd."customer_id" IN ({bulk.marks(len(customer_ids))})'], customer_ids
     for condition, value in _conditions(flt):
         where.append(condition + database.param)
         params.append(value)
@@ -231,8 +231,8 @@ def _as_date(value: date | str) -> date:
 def _viewed(user_id: int, document_ids: list[int]) -> set[int]:
     if not document_ids:
         return set()
-    marks = ", ".join([database.param] * len(document_ids))
-    sql = f'SELECT "document_id" FROM "view" WHERE "user_id" = {database.param} AND "document_id" IN ({marks})'
+    sql = (f'SELECT "document_id" FROM "view" WHERE "user_id" = {database.param} '
+           f'AND "document_id" IN ({bulk.marks(len(document_ids))})')
     return {row[0] for row in database.execute_sql(sql, [user_id, *document_ids]).fetchall()}
 
 

@@ -25,7 +25,7 @@ from typing import Callable, Iterator
 from urllib.parse import quote_plus
 
 from babel.dates import format_date, format_interval
-from peewee import JOIN, SQL, Field, NodeList, chunked, fn
+from peewee import JOIN, chunked, fn
 
 from mailflow import bulk, i18n, tokens
 from mailflow.clock import naive_utc
@@ -137,7 +137,7 @@ def recipient_chunks(period: Period, size: int = CHUNK) -> Iterator[list[int]]:
 
 def load(user_ids: list[int], period: Period) -> list[Pending]:
     """The pending digests of these users, with two queries for the whole chunk."""
-    users = {user.id: user for user in User.select(*RECIPIENT_FIELDS).where(_among(User.id, user_ids))}
+    users = {user.id: user for user in User.select(*RECIPIENT_FIELDS).where(bulk.among(User.id, user_ids))}
     found: dict[int, Pending] = {}
     accounts: dict[int, Account] = {}
     for row in _notes(user_ids, period):
@@ -165,7 +165,7 @@ def _notes(user_ids: list[int], period: Period) -> list[tuple]:
              .join(Document).switch(Notification).join(Customer).join(Issuer)
              .switch(Notification).join(Access, JOIN.LEFT_OUTER, on=allowed)
              .switch(Notification).join(View, JOIN.LEFT_OUTER, on=seen)
-             .where(_among(Notification.user, user_ids), _pending(period.frequency, period.end_utc))
+             .where(bulk.among(Notification.user, user_ids), _pending(period.frequency, period.end_utc))
              .order_by(Notification.user, Customer.number, Document.date, Document.number))
     return database.execute(query).fetchall()
 
@@ -278,14 +278,8 @@ def _still_pending(note_ids: list[int], period: Period):
     here, looks the rows up by id: on a bare `status = ?` it chose the (status, frequency, user) index and
     walked every pending notification of the frequency, once per chunk.
     """
-    return (_among(Notification.id, note_ids) & (fn.COALESCE(Notification.status, "") == "pending")
+    return (bulk.among(Notification.id, note_ids) & (fn.COALESCE(Notification.status, "") == "pending")
             & (Notification.frequency == period.frequency))
-
-
-def _among(column: Field, ids: list[int]) -> NodeList:
-    """`column IN (…)` for hundreds of ids. Not `column.in_(…)`: to see whether the list is empty, peewee
-    renders it a second time, which took as long as building the rest of the query."""
-    return NodeList((column, SQL("IN"), bulk.id_list(ids)))
 
 
 def _write(rt: Runtime, outgoing: list[Outgoing], period: Period) -> int:

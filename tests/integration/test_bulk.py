@@ -35,5 +35,5 @@ def test_rows_breaking_the_key_are_skipped_and_not_returned(rt):
 def test_id_lists_of_any_length(rt):
     users = [User.create(email=f"u{n}@example.be", created_at=NOW) for n in range(3)]
     ids = [user.id for user in users]
-    assert User.select().where(User.id.in_(bulk.id_list([]))).count() == 0
-    assert User.select().where(User.id.in_(bulk.id_list(ids[:2]))).count() == 2
+    assert User.select().where(bulk.among(User.id, [])).count() == 0
+    assert User.select().where(bulk.among(User.id, ids[:2])).count() == 2
