@@ -21,7 +21,7 @@ from mailflow.clock import naive_utc
 from mailflow.models import Access, Customer, Document, Issuer, User
 from mailflow.runtime import open_runtime
 from mailflow.web import viewer
-from mailflow.web.api import _token_user_id, new_api_token, page_json
+from mailflow.web.api import token_user_id, new_api_token, page_json
 from mailflow.web.roles import server
 
 CUSTOMERS = 2000
@@ -145,7 +145,7 @@ def server_side(rt, token: str, rounds: int) -> list[float]:
     for _ in range(rounds):
         for params in QUERIES:
             started = time.perf_counter()
-            user_id = _token_user_id(token)
+            user_id = token_user_id(token)
             found = viewer.search(user_id, document_search.visible_numbers(user_id), params)
             json.dumps(page_json(found, rt.config.web.base_url), default=str)
             samples.append((time.perf_counter() - started) * 1000)
