@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from mailflow import audit, ratelimit
 from mailflow.clock import naive_utc
-from mailflow.db import atomic_immediate, is_postgres
+from mailflow.db import database, is_postgres
 from mailflow.models import Customer, DuplicateRequest, Notification, Outbox, Preference, User
 from mailflow.outbound import mails
 from mailflow.runtime import Runtime
@@ -60,7 +60,7 @@ def set_frequency(rt: Runtime, user: User, frequency: str, customer: Customer | 
                   actor: str | None = None) -> int:
     """Change how often `user` hears about one customer number (or all); pending notices follow."""
     frequency = validation.frequency(frequency)
-    with atomic_immediate():  # SQLite: wait for a running digest instead of failing on a stale read
+    with database.atomic():  # SQLite: waits for a running digest (every transaction begins IMMEDIATE)
         query = Preference.update(frequency=frequency, updated_at=naive_utc(rt.now())).where(Preference.user == user)
         changed = query.where(Preference.customer == customer).execute() if customer else query.execute()
         _move_pending(rt, user, frequency, customer)

@@ -32,6 +32,7 @@ class WebConfig:
     host: str = "127.0.0.1"
     port: int = 8025
     session_hours: int = 12
+    trusted_proxies: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -62,6 +63,12 @@ class SmtpInboundConfig:
     port: int = 8026
     domains: list[str] = field(default_factory=lambda: ["reply.mailflow.example"])
     max_message_bytes: int = 26_214_400
+    max_sessions: int = 200
+    max_concurrent_data: int = 50
+    max_recipients: int = 50
+    spool_bytes: int = 1_048_576
+    commit_timeout_seconds: float = 20.0
+    listen_backlog: int = 1024
 
 
 @dataclass
@@ -82,6 +89,7 @@ class InboundConfig:
     smtp: SmtpInboundConfig = field(default_factory=SmtpInboundConfig)
     imap: ImapInboundConfig = field(default_factory=ImapInboundConfig)
     answers_per_day: int = 10
+    unsigned_answers_per_day: int = 3
     poll_seconds: float = 2.0
     lease_seconds: int = 300
 
@@ -97,9 +105,11 @@ class SecurityConfig:
 @dataclass
 class LimitsConfig:
     duplicates_per_document_per_day: int = 3
-    login_links_per_address_per_hour: int = 5
+    login_links_per_address_per_hour: int = 20
+    login_links_per_address_per_client_per_hour: int = 5
     login_requests_per_ip_per_hour: int = 30
     activation_attempts_per_hour: int = 10
+    share_invitations_per_day: int = 20
 
 
 @dataclass
@@ -220,13 +230,23 @@ def _name(prefix: str, key: str) -> str:
     return f"[{prefix}] {key}" if prefix else key
 
 
+# Variables of mailflow's own that name no key: the configuration file, and the test suite's database.
+NOT_KEYS = frozenset({"MAILFLOW_CONFIG", "MAILFLOW_TEST_DATABASE_URL"})
+
+
 def _apply_env(config: Config, env: dict[str, str]) -> None:
+    known = set(NOT_KEYS)
     for section, target in _sections(config):
         for f in fields(target):
             var = f"MAILFLOW_{section.replace('.', '_')}_{f.name}".upper()
+            known.add(var)
             if var in env and not is_dataclass(getattr(target, f.name)):
                 kind = get_type_hints(type(target))[f.name]
                 setattr(target, f.name, _from_env(kind, env[var], var))
+    unknown = sorted(var for var in env if var.startswith("MAILFLOW_") and var not in known)
+    if unknown:  # a misspelled override silently ignored would run with the value it meant to change
+        raise ConfigError(f"environment variable {unknown[0]} names no configuration key "
+                          "(MAILFLOW_<SECTION>_<KEY>, e.g. MAILFLOW_OUTBOUND_BATCH_SIZE)", field=unknown[0])
 
 
 def _sections(config: Config) -> list[tuple[str, Any]]:
@@ -265,11 +285,18 @@ def validate(config: Config) -> None:
     _check(_is_zone(config.scheduler.timezone), "[scheduler] timezone", "must be an IANA time zone")
     _check(config.retention.years >= 1, "[retention] years", "must be at least 1")
     _check(config.outbound.batch_size >= 1, "[outbound] batch_size", "must be at least 1")
+    _validate_smtp_caps(config.inbound.smtp)
     for port_key, port in (("[web] port", config.web.port), ("[outbound] smtp_port", config.outbound.smtp_port),
                            ("[inbound.smtp] port", config.inbound.smtp.port),
                            ("[inbound.imap] port", config.inbound.imap.port)):
         _check(0 <= port <= 65535, port_key, "must be a TCP port (0..65535)")
     _validate_issuers(config.issuers)
+
+
+def _validate_smtp_caps(smtp: SmtpInboundConfig) -> None:
+    for key in ("max_sessions", "max_concurrent_data", "max_recipients", "spool_bytes", "listen_backlog"):
+        _check(getattr(smtp, key) >= 1, f"[inbound.smtp] {key}", "must be at least 1")
+    _check(smtp.commit_timeout_seconds > 0, "[inbound.smtp] commit_timeout_seconds", "must be positive")
 
 
 def _validate_issuers(issuers: list[IssuerConfig]) -> None:

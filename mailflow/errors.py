@@ -86,6 +86,12 @@ class StorageError(MailflowError):
     staff_status = "storage_failed"
 
 
+class PortInUse(MailflowError):
+    """A port mailflow must listen on is taken by another program (or another mailflow)."""
+
+    exit_code = 75  # EX_TEMPFAIL: free the port, or choose another, and start again
+
+
 class DeliveryError(MailflowError):
     """The relay refused or failed to take a message."""
 

@@ -11,7 +11,7 @@ from peewee import Database
 from mailflow import config as config_module
 from mailflow.clock import Clock, SystemClock
 from mailflow.config import Config
-from mailflow.db import open_database
+from mailflow.db import connect, open_database
 from mailflow.migrations import apply_migrations
 from mailflow.outbound.composer import Sender
 from mailflow.outbound.renderer import Renderer
@@ -63,7 +63,7 @@ def open_runtime(config: Config, clock: Clock | None = None, migrate: bool = Tru
                  transport: Transport | None = None) -> Runtime:
     """Connect everything the configuration names; apply migrations unless told not to."""
     db = open_database(config.database.url, config.root)
-    db.connect(reuse_if_open=True)
+    connect(db, config.database.url)
     runtime = Runtime(config=config, db=db, clock=clock or SystemClock(), transport_override=transport)
     if migrate:
         apply_migrations(db, runtime.clock)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from mailflow.clock import naive_utc
-from mailflow.db import atomic_immediate, is_postgres
+from mailflow.db import database, is_postgres
 from mailflow.errors import Conflict, NotFound
 from mailflow import actions
 from mailflow.inbound import bounces
@@ -41,7 +41,7 @@ def claim(rt: Runtime, limit: int = BATCH) -> list[InboundMessage]:
     until = now + timedelta(seconds=rt.config.inbound.lease_seconds)
     query = (InboundMessage.update(status="processing", lease_until=until, attempts=InboundMessage.attempts + 1)
              .where(InboundMessage.id.in_(_claimable(limit, now))).returning(*_LIGHT))
-    with atomic_immediate():
+    with database.atomic():
         rows = list(query.objects(InboundMessage).execute())
     return sorted(rows, key=lambda row: row.id)
 
@@ -60,7 +60,7 @@ def process(rt: Runtime, row: InboundMessage) -> str:
     u = None
     try:
         raw, u = _read(rt, row)  # outside the write transaction: parsing 20 MB must not hold the lock
-        with atomic_immediate():
+        with database.atomic():
             _record(row, u, _decide(rt, row, raw, u), now=rt.now())
     except LeaseLost:
         log.warning("inbound message %s was taken over by another worker", row.id)
@@ -158,7 +158,7 @@ def reprocess(rt: Runtime, message_id: int) -> InboundMessage:
     until = now + timedelta(seconds=rt.config.inbound.lease_seconds)
     if not InboundMessage.select().where(InboundMessage.id == message_id).exists():
         raise NotFound(f"no inbound message {message_id}")
-    with atomic_immediate():
+    with database.atomic():
         busy = (InboundMessage.status == "processing") & (InboundMessage.lease_until >= now)
         taken = (InboundMessage.update(status="processing", lease_until=until, attempts=1, error=None)
                  .where(InboundMessage.id == message_id, ~busy).execute())

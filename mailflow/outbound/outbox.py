@@ -9,7 +9,7 @@ from peewee import fn
 
 from mailflow import bulk
 from mailflow.clock import aware_utc, naive_utc
-from mailflow.db import atomic_immediate, database, is_postgres
+from mailflow.db import database, is_postgres
 from mailflow.models import Customer, Document, Outbox, Suppression, User
 
 DUE = ("queued", "deferred")
@@ -88,7 +88,7 @@ def record(outcomes: list[Outcome]) -> list[tuple[str, bool]]:
     """
     if not outcomes:
         return []
-    with atomic_immediate():
+    with database.atomic():
         ours = _still_leased(outcomes)
         params = [_outcome_params(o) for o in outcomes if o.row.id in ours]
         if params:

@@ -29,7 +29,7 @@ from peewee import JOIN, chunked, fn
 
 from mailflow import bulk, i18n, tokens
 from mailflow.clock import naive_utc
-from mailflow.db import atomic_immediate, database
+from mailflow.db import database
 from mailflow.models import Access, Customer, Digest, Document, Issuer, Notification, Outbox, User, View
 from mailflow.outbound import mails, outbox
 from mailflow.runtime import Runtime
@@ -260,7 +260,7 @@ def compose(rt: Runtime, pending: Pending, period: Period) -> Outgoing:
 
 def store(rt: Runtime, batch: Batch) -> tuple[int, int]:
     """Write a composed chunk in one transaction: (hidden notifications dropped, digests created)."""
-    with atomic_immediate():  # SQLite: take the write lock first so two processes queue, not clash
+    with database.atomic():  # SQLite: BEGIN IMMEDIATE, so two processes queue, not clash
         hidden = _drop_hidden(batch.found, batch.period)
         return hidden, _write(rt, batch.outgoing, batch.period)
 

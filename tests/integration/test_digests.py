@@ -7,15 +7,14 @@ from datetime import date, datetime, timezone
 from urllib.parse import urlencode
 
 import pytest
-from click.testing import CliRunner
 
 from mailflow import accounts, actions, documents, tokens
-from mailflow.cli import cli
 from mailflow.clock import naive_utc
 from mailflow.models import Digest, Notification, Outbox, View
 from mailflow.outbound.delivery import DeliveryWorker
 from mailflow.scheduler import digests
 from mailflow.signing import token_from_address
+from tests.support.cli import invoke as invoke_cli
 from tests.support import factories
 from tests.support.factories import JAN, MARIE
 from tests.support.scheduler import (
@@ -292,19 +291,19 @@ def test_digest_run_command_prints_a_summary_and_dry_run_changes_nothing(rt, clo
                                                                          database_url):
     publish_at(rt, clock, local(2026, 11, 2, 10), "F-1")
     env = cli_env(tmp_path, database_url)
-    dry = CliRunner().invoke(cli, ["digest", "run", "--frequency", "daily", "--now", "2026-11-03T07:00",
+    dry = invoke_cli(rt, ["digest", "run", "--frequency", "daily", "--now", "2026-11-03T07:00",
                                    "--dry-run"], env=env, catch_exceptions=False)
     assert dry.exit_code == 0, dry.output
     assert "marie.dupont@example.be (fr): 1 documents: DL2123456: F-1" in dry.output
     assert "1 digests would be sent" in dry.output and Outbox.select().count() == 0
-    real = CliRunner().invoke(cli, ["digest", "run", "--frequency", "daily", "--now", "2026-11-03T07:00"],
+    real = invoke_cli(rt, ["digest", "run", "--frequency", "daily", "--now", "2026-11-03T07:00"],
                               env=env, catch_exceptions=False)
     assert real.exit_code == 0 and "1 recipients, 1 digests created, 0 skipped" in real.output
     assert digest_count() == 1
 
 
 def test_digest_run_refuses_a_bad_moment(rt, tmp_path, database_url):
-    result = CliRunner().invoke(cli, ["digest", "run", "--frequency", "daily", "--now", "yesterday"],
+    result = invoke_cli(rt, ["digest", "run", "--frequency", "daily", "--now", "yesterday"],
                                 env=cli_env(tmp_path, database_url))
     assert result.exit_code == 2 and "ISO date-time" in result.output
 

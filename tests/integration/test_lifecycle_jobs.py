@@ -6,10 +6,8 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from click.testing import CliRunner
 
 from mailflow import audit, documents, ratelimit, storage, tokens
-from mailflow.cli import cli
 from mailflow.clock import naive_utc
 from mailflow.models import (
     ActivationCode, AuditLog, Document, InboundMessage, Notification, RateCounter, Session, Suppression, Token, User,
@@ -17,6 +15,7 @@ from mailflow.models import (
 )
 from mailflow.pdf import simple_pdf
 from mailflow.scheduler import retention
+from tests.support.cli import invoke as invoke_cli
 from tests.support import factories
 from tests.support.scheduler import cli_env
 
@@ -164,7 +163,7 @@ def test_a_failing_step_is_logged_and_the_others_still_run(rt, caplog, monkeypat
 
 
 def test_lifecycle_run_command_prints_each_step(rt, tmp_path, database_url):
-    result = CliRunner().invoke(cli, ["lifecycle", "run"], env=cli_env(tmp_path, database_url),
+    result = invoke_cli(rt, ["lifecycle", "run"], env=cli_env(tmp_path, database_url),
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "purge_documents: 0" in result.output and "reset_stale_bounce_scores: 0" in result.output

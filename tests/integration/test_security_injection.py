@@ -13,10 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from mailflow.accounts import Person, add_staff
-from mailflow.cli import cli
 from mailflow.issuers import sync_issuers
 from mailflow.models import Customer, Document, InboundMessage, Outbox, User
 from mailflow.outbound.delivery import DeliveryWorker
@@ -24,6 +22,7 @@ from mailflow.pdf import simple_pdf
 from mailflow.scheduler import digests
 from mailflow.web.app import create_app
 from mailflow.web.viewer import download_name
+from tests.support.cli import invoke as invoke_cli
 from tests.support import factories
 from tests.support.inbound import inbound_smtp, message, postfix_dsn, send, settle  # noqa: F401 (fixture)
 from tests.support.scheduler import choose, local
@@ -289,7 +288,7 @@ def test_csv_import_reads_pdfs_only_from_inside_the_pdf_folder(rt, tmp_path, dat
                                        "\nDL2123456,F2026-0100,invoice,2026-11-02,1.00,good.pdf\n")
     env = {"MAILFLOW_DATABASE_URL": database_url, "MAILFLOW_STORAGE_PDF_DIR": str(tmp_path / "pdfs"),
            "MAILFLOW_OUTBOUND_MAILDIR": str(tmp_path / "maildir"), "MAILFLOW_SECURITY_SECRET_KEY": "k"}
-    result = CliRunner().invoke(cli, ["document", "import", str(tmp_path / "docs.csv"), "--pdf-dir", str(inside)],
+    result = invoke_cli(rt, ["document", "import", str(tmp_path / "docs.csv"), "--pdf-dir", str(inside)],
                                 env=env, catch_exceptions=False)
     assert result.exit_code == 65, result.output
     assert f"imported 1 document(s), {len(names)} row(s) refused" in result.output

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from click.testing import CliRunner
 
 from mailflow import activation
 from mailflow.accounts import Person
 from mailflow.errors import RateLimited, TokenError
 from mailflow.models import ActivationCode, AuditLog, Customer
+from tests.support.cli import invoke as invoke_cli
 from tests.support import factories
 from tests.support.factories import JAN_user
 from tests.support.web import client, login, post
@@ -132,15 +132,14 @@ def test_only_the_primary_contact_opts_out(rt, marie):
 
 
 def test_the_cli_prints_a_code_that_works(rt, marie, tmp_path, database_url):
-    from mailflow.cli import cli  # noqa: PLC0415 - the command group, as people run it
     env = {"MAILFLOW_DATABASE_URL": database_url, "MAILFLOW_STORAGE_PDF_DIR": str(tmp_path / "pdfs"),
            "MAILFLOW_OUTBOUND_MAILDIR": str(tmp_path / "maildir"),
            "MAILFLOW_SECURITY_SECRET_KEY": rt.config.security.secret_key}
-    result = CliRunner().invoke(cli, ["activation-code", "issue", "DL2123456"], env=env, catch_exceptions=False)
+    result = invoke_cli(rt, ["activation-code", "issue", "DL2123456"], env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     code = result.stdout.strip()
     assert activation.redeem(rt, marie, code).paperless
-    listed = CliRunner().invoke(cli, ["activation-code", "list", "DL2123456"], env=env)
+    listed = invoke_cli(rt, ["activation-code", "list", "DL2123456"], env=env)
     assert "electronic" in listed.stdout and "used" in listed.stdout and code not in listed.stdout
-    unknown = CliRunner().invoke(cli, ["activation-code", "issue", "DL2000000"], env=env)
+    unknown = invoke_cli(rt, ["activation-code", "issue", "DL2000000"], env=env)
     assert unknown.exit_code == 66
