@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -13,6 +12,9 @@ from mailflow.models import FREQUENCIES, LANGUAGES
 
 _ENTERPRISE = re.compile(r"^(?:BE)?\s*([01]\d{3})[.\s]?(\d{3})[.\s]?(\d{3})$")
 _DOCUMENT_NUMBER = re.compile(r"^[A-Z0-9][A-Z0-9/_.-]{0,63}$")
+_AMOUNT = re.compile(r"[0-9][0-9 .,]*")
+_THOUSANDS = re.compile(r"[0-9]{1,3}(?:[ .,][0-9]{3})+|[0-9]+")  # 1234, or groups of three after one to three digits
+_AMOUNT_CHARS = 32
 TYPE_ALIASES = {"invoice": "invoice", "credit_note": "credit_note", "credit-note": "credit_note",
                 "creditnote": "credit_note", "credit note": "credit_note"}
 
@@ -61,17 +63,41 @@ def document_type(value: str) -> str:
 
 
 def amount_cents(value: str) -> int:
-    """Amount incl. VAT as exact cents; '1234.56' or '1234,56', never negative."""
-    text = value.strip().replace(",", ".")
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        raise ValidationError(f"amount {value!r} is not a number", field="amount") from None
-    if not amount.is_finite() or amount < 0:
+    """Amount incl. VAT as exact cents, never negative: '1234.56', '1234,5', '1.234,56', '1,234.56', '1 234,56'.
+
+    One separator followed by exactly three digits ('1,234', '1.234') could be thousands or decimals: it is
+    refused rather than guessed, since a wrong guess is a factor of a thousand on someone's invoice.
+    """
+    text = value.strip().replace("\u00a0", " ").replace("\u202f", " ")  # French spaces between thousands
+    if len(text) > _AMOUNT_CHARS:
+        raise ValidationError(f"amount {value[:_AMOUNT_CHARS]!r}… is too long", field="amount")
+    if text.startswith("-"):
         raise ValidationError(f"amount {value!r} must be zero or positive", field="amount")
-    if amount.as_tuple().exponent < -2 or amount >= Decimal("1e13"):
+    if not _AMOUNT.fullmatch(text):
+        raise ValidationError(f"amount {value!r} is not a number", field="amount")
+    whole, fraction = _split_decimals(text, value)
+    if not _THOUSANDS.fullmatch(whole) or len(set(re.sub(r"[0-9]", "", whole))) > 1:
+        raise ValidationError(f"amount {value!r} has misplaced thousands separators", field="amount")
+    units = int(re.sub(r"[^0-9]", "", whole))
+    if len(fraction) > 2 or units >= 10 ** 13:
         raise ValidationError(f"amount {value!r} must have at most 2 decimals and 13 digits", field="amount")
-    return int(amount * 100)
+    return units * 100 + int(fraction.ljust(2, "0"))
+
+
+def _split_decimals(text: str, value: str) -> tuple[str, str]:
+    """(whole part with its thousands separators, decimal digits); the decimal mark is the last , or . unless
+    that mark is repeated (then it separates thousands)."""
+    marks = [ch for ch in text if ch in ".,"]
+    if not marks or marks.count(marks[-1]) > 1:
+        return text, ""
+    whole, _, fraction = text.rpartition(marks[-1])
+    if len(fraction) == 3 and len(set(marks)) == 1 and whole.isdigit() and not whole.startswith("0"):
+        other = "," if marks[-1] == "." else "."
+        raise ValidationError(f"amount {value!r} is ambiguous (thousands or decimals?): write its decimals too, "
+                              f"e.g. {text}{other}00 if it means {whole}{fraction}", field="amount")
+    if not fraction.isdigit():
+        raise ValidationError(f"amount {value!r} is not a number", field="amount")
+    return whole, fraction
 
 
 def iso_date(value: str, field: str = "date") -> date:
