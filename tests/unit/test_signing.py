@@ -56,3 +56,24 @@ def test_base32_is_the_standard_alphabet_in_lower_case_without_padding(raw):
     ("reply@reply.example", None), ("reply+@x", None), ("someone@example.be", None)])
 def test_token_from_address(address, expected):
     assert token_from_address(address, "reply") == expected
+
+
+@given(st.integers(1, 2**31), st.integers(0, 2**31), st.sampled_from(["notice", "answer", "login"]))
+def test_a_reply_token_has_one_spelling_only(user_id, customer_id, purpose):
+    """base32's spare bits in the last character must not give a second, equally valid spelling."""
+    signer = Signer(b"secret")
+    token = signer.reply_token(user_id, customer_id, purpose, date(2027, 1, 1))
+    alphabet = "abcdefghijklmnopqrstuvwxyz234567"
+    variants = [token[:-1] + c for c in alphabet if c != token[-1]]
+    assert signer.read_reply_token(token, TODAY).user_id == user_id
+    for variant in variants:
+        with pytest.raises(TokenError):
+            signer.read_reply_token(variant, TODAY)
+
+
+def test_a_verp_token_has_one_spelling_only():
+    signer = Signer(b"secret")
+    token = signer.verp_token(4242)
+    for variant in (token[:-1] + c for c in "abcdefghijklmnopqrstuvwxyz234567" if c != token[-1]):
+        with pytest.raises(TokenError):
+            signer.read_verp_token(variant)
