@@ -14,6 +14,8 @@ from mailflow import documents, validation
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
+REPLY_CLIENT = "reply"  # links asked for by a reply signed with the address's own token
+UNSIGNED_MAIL_CLIENT = "mail"  # links asked for by mail without such a token (anyone can write a From)
 
 
 def duplicate(rt: Runtime, user: User, number_or_id: str | int, via: str, customer_id: int | None = None,
@@ -32,20 +34,30 @@ def duplicate(rt: Runtime, user: User, number_or_id: str | int, via: str, custom
     return request
 
 
-def login_link(rt: Runtime, email: str, client_ip: str | None = None, in_reply_to: str | None = None) -> Outbox | None:
-    """Mail a magic link to a known address; the caller never learns whether it was known."""
-    if client_ip:
-        ratelimit.hit(f"login-ip:{client_ip}", rt.config.limits.login_requests_per_ip_per_hour, HOUR, rt.now())
-    user = User.get_or_none(User.email == email.strip().lower())
-    if user is None:
-        return None
-    limit = rt.config.limits.login_links_per_address_per_hour
-    if ratelimit.remaining(f"login:{user.id}", limit, HOUR, rt.now()) <= 0:
+def login_link(rt: Runtime, user: User, client: str, in_reply_to: str | None = None) -> Outbox | None:
+    """Mail a magic link, unless `client` (an IP address, or "reply") had its share for this address.
+
+    Each client has its own budget per address, so someone asking for another person's links cannot
+    spend theirs; web clients together also share a cap per address, against filling a mailbox.
+    A reply carries a signed token from the address itself: it only has its own budget.
+    """
+    budgets = _login_budgets(rt, user, client)
+    now = rt.now()
+    if any(ratelimit.remaining(key, limit, HOUR, now) <= 0 for key, limit in budgets):
         return None
     with rt.db.atomic():
-        ratelimit.hit(f"login:{user.id}", limit, HOUR, rt.now())
+        for key, limit in budgets:
+            ratelimit.hit(key, limit, HOUR, now)
         auto = "auto-replied" if in_reply_to else "auto-generated"
         return mails.login(rt, user, auto_submitted=auto, in_reply_to=in_reply_to)
+
+
+def _login_budgets(rt: Runtime, user: User, client: str) -> list[tuple[str, int]]:
+    limits = rt.config.limits
+    budgets = [(f"login:{user.id}:{client}", limits.login_links_per_address_per_client_per_hour)]
+    if client != REPLY_CLIENT:
+        budgets.append((f"login:{user.id}", limits.login_links_per_address_per_hour))
+    return budgets
 
 
 def resend_invitation(rt: Runtime, user: User, in_reply_to: str | None = None, actor: str | None = None) -> Outbox:

@@ -326,6 +326,15 @@ class RateCounter(BaseModel):
         indexes = ((("key", "window_start"), True),)
 
 
+class LoginRequest(BaseModel):
+    """A login link asked for on the web, committed before the visitor is answered; the worker mails it."""
+
+    id = AutoField()
+    email = CharField(max_length=254)
+    client = CharField(max_length=64)  # the client's address: per-client budgets
+    requested_at = DateTimeField()
+
+
 class AuditLog(BaseModel):
     id = AutoField()
     at = DateTimeField()
@@ -347,5 +356,5 @@ class SchemaVersion(BaseModel):
 ALL_MODELS: list[type[BaseModel]] = [
     Issuer, User, Customer, Access, Share, Document, View, Preference, Outbox, Digest,
     Notification, InboundMessage, ImapState, Token, Session, ActivationCode, Suppression,
-    DuplicateRequest, RateCounter, AuditLog,
+    DuplicateRequest, RateCounter, LoginRequest, AuditLog,
 ]

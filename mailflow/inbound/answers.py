@@ -38,22 +38,32 @@ def refusal(rt: Runtime, u: Understanding, envelope_from: str | None) -> str | N
 
 @dataclass
 class Budget:
-    """At most `[inbound] answers_per_day` answers to one address per day, shared by every process."""
+    """Answers to one address per day, shared by every process, in two separate budgets.
+
+    Mail signed by a valid reply token from its own user has `[inbound] answers_per_day`; anything
+    else (a forged From, an old or missing token) has `unsigned_answers_per_day`, so a flood of forged
+    mail cannot spend the answers to the person's genuine replies.
+    """
 
     rt: Runtime
     user: User
+    signed: bool = False
 
     @property
     def key(self) -> str:
-        return f"answer:{self.user.id}"
+        return f"answer:{self.user.id}:{'signed' if self.signed else 'unsigned'}"
+
+    @property
+    def limit(self) -> int:
+        inbound = self.rt.config.inbound
+        return inbound.answers_per_day if self.signed else inbound.unsigned_answers_per_day
 
     def available(self) -> bool:
-        limit = self.rt.config.inbound.answers_per_day
-        return ratelimit.remaining(self.key, limit, DAY, self.rt.now()) > 0
+        return ratelimit.remaining(self.key, self.limit, DAY, self.rt.now()) > 0
 
     def spend(self) -> bool:
         try:
-            ratelimit.hit(self.key, self.rt.config.inbound.answers_per_day, DAY, self.rt.now())
+            ratelimit.hit(self.key, self.limit, DAY, self.rt.now())
         except RateLimited:
             return False
         return True

@@ -59,7 +59,8 @@ def eml_help(req: Request, args: list[str]) -> list[Result]:
 def eml_login(req: Request, args: list[str]) -> list[Result]:
     if not req.budget.available():
         return [Result(None, "login link not sent: daily answer limit reached")]
-    out = actions.login_link(req.rt, req.user.email, in_reply_to=req.in_reply_to)
+    client = actions.REPLY_CLIENT if req.budget.signed else actions.UNSIGNED_MAIL_CLIENT
+    out = actions.login_link(req.rt, req.user, client, in_reply_to=req.in_reply_to)
     if out is None:
         return [Result(req._("You asked for several login links in the last hour. Please use the most recent "
                              "one or try again later."), "login link not sent: rate-limited")]

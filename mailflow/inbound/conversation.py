@@ -30,7 +30,7 @@ def _to_staff(u: Understanding, action: str) -> Outcome:
 
 def _acknowledge(rt: Runtime, row: InboundMessage, u: Understanding) -> Outcome:
     """Not a command: staff read it; the sender hears, once, that it arrived."""
-    budget = answers.Budget(rt, u.sender)
+    budget = answers.Budget(rt, u.sender, signed=u.authorized)
     if not budget.spend():
         return _to_staff(u, "not understood; acknowledgement not sent: daily answer limit reached")
     customer = u.token.customer if u.authorized else None
@@ -43,7 +43,8 @@ def _acknowledge(rt: Runtime, row: InboundMessage, u: Understanding) -> Outcome:
 
 def _run_commands(rt: Runtime, row: InboundMessage, u: Understanding) -> Outcome:
     customer = u.token.customer if u.authorized else None
-    req = Request(rt, u.sender, customer, answers.thread_id(row.message_id), answers.Budget(rt, u.sender))
+    req = Request(rt, u.sender, customer, answers.thread_id(row.message_id),
+                  answers.Budget(rt, u.sender, signed=u.authorized))
     results, to_staff = [], False
     for command in u.commands[:MAX_COMMANDS]:
         if u.authorized or command.name in PUBLIC:

@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from mailflow import login_requests
 from mailflow.errors import DeliveryError
 from mailflow.models import Outbox
 from mailflow.outbound import outbox
@@ -27,14 +28,15 @@ class DeliveryReport:
     failed: int = 0
     suppressed: int = 0
     lost_lease: int = 0
+    login_requests: int = 0  # login links asked for on the web, turned into mails (or dropped) this round
 
     def add(self, other: "DeliveryReport") -> None:
-        for name in ("sent", "deferred", "failed", "suppressed", "lost_lease"):
+        for name in ("sent", "deferred", "failed", "suppressed", "lost_lease", "login_requests"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     @property
     def handled(self) -> int:
-        return self.sent + self.deferred + self.failed + self.suppressed + self.lost_lease
+        return self.sent + self.deferred + self.failed + self.suppressed + self.lost_lease + self.login_requests
 
 
 def worker_name() -> str:
@@ -47,12 +49,15 @@ class DeliveryWorker:
     name: str = field(default_factory=worker_name)
 
     def run_once(self) -> DeliveryReport:
-        """Deliver one batch of due mail; an empty report means nothing was due."""
+        """Mail the login links asked for, then deliver one batch of due mail; an empty report: nothing was due."""
         cfg = self.rt.config.outbound
+        asked = login_requests.drain(self.rt)
         rows = outbox.claim(self.name, cfg.batch_size, self.rt.now(), timedelta(seconds=cfg.lease_seconds))
         outcomes = self._deliver_batch(rows) if rows else []
         # One short write transaction per batch: no fsync per mail, no lock held during SMTP.
-        return _report(outbox.record(outcomes))
+        report = _report(outbox.record(outcomes))
+        report.login_requests = asked
+        return report
 
     def flush(self) -> DeliveryReport:
         """Deliver until nothing is due any more."""

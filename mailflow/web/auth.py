@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import logging
-from datetime import timedelta
-
-from starlette.background import BackgroundTask
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from mailflow import actions, ratelimit, tokens, validation
+from mailflow import login_requests, tokens, validation
 from mailflow.account_merge import account_of
 from mailflow.clock import naive_utc
-from mailflow.errors import MailflowError, TokenError, ValidationError
+from mailflow.errors import RateLimited, TokenError, ValidationError
 from mailflow.models import User
 from mailflow.runtime import Runtime
 from mailflow.web import sessions
 from mailflow.web.context import Ctx, page
-
-log = logging.getLogger(__name__)
-HOUR = timedelta(hours=1)
 
 
 @page(auth=None)
@@ -37,22 +30,12 @@ def login_submit(ctx: Ctx) -> Response:
     except ValidationError:
         return ctx.render("login.html", 400, email=email,
                           error=ctx._("Please enter a valid email address, such as name@company.be."))
-    limit = ctx.rt.config.limits.login_requests_per_ip_per_hour
-    if ratelimit.remaining(f"login-ip:{ctx.client_ip}", limit, HOUR, ctx.rt.now()) <= 0:
+    try:
+        login_requests.ask(ctx.rt, address, ctx.client_ip)  # committed with this answer, mailed by the worker
+    except RateLimited:
         return ctx.render("login.html", 429, email="",
                           error=ctx._("Too many login requests from your network. Please try again in an hour."))
-    response = ctx.render("login_sent.html")
-    # The mail is made after the answer is sent, so known and unknown addresses take the same time.
-    response.background = BackgroundTask(_mail_link, ctx.rt, address, ctx.client_ip)
-    return response
-
-
-def _mail_link(rt: Runtime, address: str, client_ip: str) -> None:
-    with rt.db.connection_context():
-        try:
-            actions.login_link(rt, address, client_ip=client_ip)
-        except MailflowError as exc:  # rate limits: the visitor was already answered
-            log.info("login link not sent: %s", exc.message)
+    return ctx.render("login_sent.html")
 
 
 @page(auth=None)

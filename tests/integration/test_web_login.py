@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from mailflow.clock import naive_utc
-from mailflow.models import Outbox, Session, Token, User
+from mailflow import actions, login_requests
+from mailflow.models import LoginRequest, Outbox, Session, Token, User
 from mailflow.tokens import digest
 from tests.support import factories
 from tests.support.web import client, csrf, csrf_of, link_token, login, post
@@ -23,8 +24,11 @@ def test_login_answer_is_the_same_for_known_and_unknown_addresses(rt):
     assert known.text == unknown.text
     assert set(known.headers) == set(unknown.headers)
     assert "a login link is on its way" in known.text
+    assert LoginRequest.select().count() == 2  # both committed before the answer, the same work for each
+    assert login_requests.drain(rt) == 2  # what the worker does next
     mails = list(Outbox.select().where(Outbox.kind == "login"))
     assert [m.recipient for m in mails] == ["marie.dupont@example.be"]
+    assert LoginRequest.select().count() == 0
 
 
 def test_a_malformed_address_is_told_so_without_touching_the_database(rt):
@@ -34,19 +38,60 @@ def test_a_malformed_address_is_told_so_without_touching_the_database(rt):
     assert Outbox.select().count() == 0
 
 
-def test_login_requests_are_limited_per_address_and_per_ip(rt):
+def _ask(web, token: str, email: str = "marie.dupont@example.be") -> int:
+    return web.post("/login", data={"csrf_token": token, "email": email}).status_code
+
+
+def _login_mails() -> int:
+    return Outbox.select().where(Outbox.kind == "login").count()
+
+
+def test_login_requests_are_limited_per_ip_first_then_per_address_and_client(rt):
     _marie(rt)
-    web = client(rt)
+    limits = rt.config.limits
+    web = client(rt, "203.0.113.7")
     token = csrf(web)
-    for _ in range(rt.config.limits.login_links_per_address_per_hour + 2):
-        assert web.post("/login", data={"csrf_token": token, "email": "marie.dupont@example.be"}).status_code == 200
-    assert Outbox.select().where(Outbox.kind == "login").count() == rt.config.limits.login_links_per_address_per_hour
-    rt.config.limits.login_requests_per_ip_per_hour = 3
-    answers = [web.post("/login", data={"csrf_token": token, "email": f"x{i}@example.be"}).status_code
-               for i in range(3)]
-    assert answers == [429, 429, 429]  # the address limit's attempts already used up this IP's budget
-    assert "Too many login requests" in web.post("/login", data={"csrf_token": token,
-                                                                  "email": "y@example.be"}).text
+    assert [_ask(web, token) for _ in range(limits.login_links_per_address_per_client_per_hour + 2)] == [200] * 7
+    login_requests.drain(rt)
+    assert _login_mails() == limits.login_links_per_address_per_client_per_hour
+    limits.login_requests_per_ip_per_hour = 9
+    assert [_ask(web, token, f"x{i}@example.be") for i in range(3)] == [200, 200, 429]
+    assert "Too many login requests" in web.post("/login", data={"csrf_token": token, "email": "y@example.be"}).text
+
+
+def test_someone_asking_for_another_persons_links_does_not_lock_them_out(rt):
+    _marie(rt)
+    attacker = client(rt, "198.51.100.66")
+    token = csrf(attacker)
+    for _ in range(rt.config.limits.login_requests_per_ip_per_hour + 5):
+        _ask(attacker, token)
+    login_requests.drain(rt)
+    spent = _login_mails()
+    assert spent == rt.config.limits.login_links_per_address_per_client_per_hour
+    marie_browser = client(rt, "192.0.2.10")
+    assert _ask(marie_browser, csrf(marie_browser)) == 200
+    login_requests.drain(rt)
+    assert _login_mails() == spent + 1  # her own request from her own network still gets its link
+
+
+def test_many_clients_together_cannot_fill_a_mailbox(rt):
+    _marie(rt)
+    cap = rt.config.limits.login_links_per_address_per_hour
+    for n in range(cap):  # each client asks a few times: together far more than the cap
+        web = client(rt, f"198.51.100.{n}")
+        token = csrf(web)
+        for _ in range(3):
+            _ask(web, token)
+    login_requests.drain(rt, limit=1000)
+    assert _login_mails() == cap
+
+
+def test_a_signed_reply_asking_for_a_link_has_its_own_budget(rt):
+    marie = _marie(rt)
+    for n in range(rt.config.limits.login_links_per_address_per_hour):
+        assert actions.login_link(rt, marie, f"198.51.100.{n}") is not None
+    assert actions.login_link(rt, marie, "192.0.2.10") is None  # every web client together: the cap
+    assert actions.login_link(rt, marie, actions.REPLY_CLIENT) is not None
 
 
 def test_get_of_a_link_shows_who_and_changes_nothing(rt):

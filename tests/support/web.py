@@ -22,8 +22,9 @@ BASE = "https://portal.example.test"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def client(rt: Runtime, **headers: str) -> TestClient:
-    return TestClient(create_app(rt), base_url=BASE, follow_redirects=False,
+def client(rt: Runtime, address: str = "testclient", **headers: str) -> TestClient:
+    """A browser on the real app; `address` is the client IP the app sees."""
+    return TestClient(create_app(rt), base_url=BASE, follow_redirects=False, client=(address, 50000),
                       headers={"accept-language": "en", **headers})
 
 
