@@ -13,11 +13,10 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mailflow import i18n
 from mailflow.runtime import Runtime
 from mailflow.web import (api, auth, health, paperless, settings, sharing, staff_mail, staff_people, unsubscribe,
                           viewer)
-from mailflow.web.context import LANG_COOKIE, N_, WebState, negotiate
+from mailflow.web.context import N_, WebState, plain_page
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -61,32 +60,18 @@ def create_app(rt: Runtime) -> Starlette:
     return app
 
 
-def _language(request: Request) -> str:
-    return (request.cookies.get(LANG_COOKIE) if request.cookies.get(LANG_COOKIE) in i18n.LOCALES else None) or \
-        negotiate(request.headers.get("accept-language", "")) or i18n.DEFAULT_LANGUAGE
-
-
-def _plain_page(request: Request, status: int, title: str, message: str) -> Response:
-    web: WebState = request.app.state.web
-    language = _language(request)
-    context = {"ctx": None, "user": None, "csrf": "", "flash": None, "nav": {}, "path": request.url.path,
-               "brand": web.rt.config.outbound.from_name, "title": i18n.gettext(language, title),
-               "message": i18n.gettext(language, message)}
-    return web.pages.response("error.html", language, status, **context)
-
-
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
-        return _plain_page(request, 404, N_("Not found"),
+        return plain_page(request, 404, N_("Not found"),
                            N_("This page or document does not exist, or you may not see it."))
     if exc.status_code == 405:
-        return _plain_page(request, 405, N_("Not allowed"), N_("This page cannot be used this way."))
-    return _plain_page(request, exc.status_code, N_("Please check your request"),
+        return plain_page(request, 405, N_("Not allowed"), N_("This page cannot be used this way."))
+    return plain_page(request, exc.status_code, N_("Please check your request"),
                        N_("Something in the request is not right."))
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.error("error serving %s %s", request.method, request.url.path, exc_info=exc)
-    return _plain_page(request, 500, N_("Something went wrong"),
+    return plain_page(request, 500, N_("Something went wrong"),
                        N_("Something went wrong on our side. Please try again in a moment."))

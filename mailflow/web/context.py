@@ -17,10 +17,10 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from mailflow.db import thread_connection
+from mailflow.db import retrying, thread_connection
 from mailflow import i18n
 from mailflow.config import secret_key
-from mailflow.errors import MailflowError, PermissionDenied
+from mailflow.errors import MailflowError, PermissionDenied, StorageError
 from mailflow.models import Access, Customer, Session, User
 from mailflow.runtime import Runtime
 from mailflow.web import sessions
@@ -210,11 +210,44 @@ def page(auth: str | None = "user", csrf: bool = True) -> Callable[[Handler], Ca
 
 def _run(handler: Handler, web: WebState, request: Request, form: FormData, auth: str | None,
          csrf: bool) -> Response:
+    """One request; a POST is one transaction, so a busy database retries it whole or changes nothing."""
+    def attempt() -> Response:
+        if request.method != "POST":
+            return _answer(handler, web, request, form, auth, csrf)
+        with web.rt.db.atomic():
+            return _answer(handler, web, request, form, auth, csrf)
+
     with thread_connection(web.rt.db):
-        ctx = build(web, request, form)
-        response = _guarded(handler, ctx, auth, csrf)
-        apply_cookies(ctx, response)
-        return response
+        try:
+            return retrying(attempt, f"{request.method} {request.url.path}")
+        except StorageError as exc:
+            log.warning("%s", exc.message)
+            return busy_page(request)
+
+
+def _answer(handler: Handler, web: WebState, request: Request, form: FormData, auth: str | None,
+            csrf: bool) -> Response:
+    ctx = build(web, request, form)
+    response = _guarded(handler, ctx, auth, csrf)
+    apply_cookies(ctx, response)
+    return response
+
+
+def plain_page(request: Request, status: int, title: str, message: str) -> Response:
+    """An error page that needs nothing from the database: no session, the visitor's language."""
+    web: WebState = request.app.state.web
+    language = pick_language(request, None)[0]
+    context = {"ctx": None, "user": None, "csrf": "", "flash": None, "nav": {}, "path": request.url.path,
+               "brand": web.rt.config.outbound.from_name, "title": i18n.gettext(language, title),
+               "message": i18n.gettext(language, message)}
+    return web.pages.response("error.html", language, status, **context)
+
+
+def busy_page(request: Request) -> Response:
+    response = plain_page(request, 503, N_("Busy"), N_("We are very busy right now and nothing was changed. "
+                                                       "Please try again in a moment."))
+    response.headers["Retry-After"] = "5"
+    return response
 
 
 def _guarded(handler: Handler, ctx: Ctx, auth: str | None, csrf: bool) -> Response:
