@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
+from typing import Callable
 
 from peewee import JOIN
 
 from mailflow import accounts, audit, storage, validation
 from mailflow.clock import naive_utc
+from mailflow.db import transaction
 from mailflow.errors import Conflict, NotFound, ValidationError
 from mailflow.models import Access, Customer, Document, Notification, Preference, User
 from mailflow.outbound import mails
@@ -37,6 +40,18 @@ class CheckedDocument:
     amount_cents: int
     pdf: bytes
     pdf_name: str
+    pdf_sha256: str = ""  # set, and the bytes dropped, once the PDF is stored
+    pdf_size: int = 0
+
+    def differences(self, stored: Document) -> list[str]:
+        """What differs from a stored document of the same number (empty when it is the very same)."""
+        ours = (self.customer.id, self.type, self.date, self.amount_cents, self.pdf_sha256)
+        theirs = (stored.customer_id, stored.type, stored.date, stored.amount_cents, stored.pdf_sha256)
+        return [name for name, a, b in zip(COMPARED, ours, theirs) if a != b]
+
+
+COMPARED = ("customer", "type", "date", "amount", "PDF")
+NOTIFY_MODES = ("each", "coalesce", "none")
 
 
 def read_pdf_file(path: str | Path) -> tuple[bytes, str]:
@@ -47,9 +62,9 @@ def read_pdf_file(path: str | Path) -> tuple[bytes, str]:
         raise ValidationError(f"PDF file not found: {file}", field="pdf") from None
 
 
-def check(item: DocumentInput) -> CheckedDocument:
+def check(item: DocumentInput, customers: Callable[[str], Customer] = accounts.get_customer) -> CheckedDocument:
     """Every problem with the input, as a ValidationError naming the field; nothing is written."""
-    customer = accounts.get_customer(item.customer)
+    customer = customers(item.customer)
     if not item.pdf:
         raise ValidationError("the PDF is missing or empty", field="pdf")
     storage.check_pdf(item.pdf, item.pdf_name)
@@ -58,30 +73,66 @@ def check(item: DocumentInput) -> CheckedDocument:
                            Path(item.pdf_name).name[:200] or "document.pdf")
 
 
+def store_pdf(rt: Runtime, doc: CheckedDocument) -> CheckedDocument:
+    """The document with its PDF stored (content-addressed: a rollback later leaves no harm), minus the bytes."""
+    sha = storage.store_pdf(rt.config, doc.pdf, doc.pdf_name)
+    return replace(doc, pdf=b"", pdf_sha256=sha, pdf_size=len(doc.pdf))
+
+
 def publish(rt: Runtime, item: DocumentInput, actor: str = "system") -> Document:
-    doc = check(item)
-    sha = storage.store_pdf(rt.config, doc.pdf, doc.pdf_name)  # content-addressed: a rollback leaves no harm
-    with rt.db.atomic():
-        if Document.select().where(Document.issuer == doc.customer.issuer_id, Document.number == doc.number).exists():
-            raise Conflict(f"document {doc.number} already exists for issuer {doc.customer.issuer.prefix}",
-                           field="number")
-        document = Document.create(
-            issuer=doc.customer.issuer_id, customer=doc.customer, number=doc.number,
-            number_key=validation.number_key(doc.number), type=doc.type, date=doc.date,
-            amount_cents=doc.amount_cents, pdf_sha256=sha, pdf_size=len(doc.pdf), pdf_name=doc.pdf_name,
-            created_at=naive_utc(rt.now()))
-        notify(rt, document)
-        audit.record(rt, actor, "document.publish", doc.number, customer=doc.customer.number)
+    doc = store_pdf(rt, check(item))  # outside the transaction: the write lock is held for the rows only
+    return transaction(lambda: _publish_new(rt, doc, actor), f"publishing {doc.number}")
+
+
+def _publish_new(rt: Runtime, doc: CheckedDocument, actor: str) -> Document:
+    if existing(doc) is not None:
+        raise Conflict(f"document {doc.number} already exists for issuer {doc.customer.issuer.prefix}",
+                       field="number")
+    return insert(rt, doc, actor)
+
+
+def publish_once(rt: Runtime, doc: CheckedDocument, actor: str, notify_mode: str = "each") -> Document | None:
+    """Within the caller's transaction: the document published, or None when the very same one is already
+    there (a rerun); the same number with other content is a Conflict naming what differs."""
+    found = existing(doc)
+    if found is None:
+        return insert(rt, doc, actor, notify_mode)
+    if differences := doc.differences(found):
+        raise Conflict(f"document {doc.number} already exists for issuer {doc.customer.issuer.prefix} with "
+                       f"another {', '.join(differences)}", field="number")
+    return None
+
+
+def existing(doc: CheckedDocument) -> Document | None:
+    return Document.get_or_none(Document.issuer == doc.customer.issuer_id, Document.number == doc.number)
+
+
+def insert(rt: Runtime, doc: CheckedDocument, actor: str, notify_mode: str = "each") -> Document:
+    """The document row, its notifications and mails, and the audit line; call within a transaction."""
+    document = Document.create(
+        issuer=doc.customer.issuer_id, customer=doc.customer, number=doc.number,
+        number_key=validation.number_key(doc.number), type=doc.type, date=doc.date,
+        amount_cents=doc.amount_cents, pdf_sha256=doc.pdf_sha256, pdf_size=doc.pdf_size, pdf_name=doc.pdf_name,
+        created_at=naive_utc(rt.now()))
+    notify(rt, document, notify_mode)
+    detail = {"notify": notify_mode} if notify_mode != "each" else {}  # a silent publication says so
+    audit.record(rt, actor, "document.publish", doc.number, customer=doc.customer.number, **detail)
     return document
 
 
-def notify(rt: Runtime, document: Document) -> list[Notification]:
-    """One notification per recipient; immediate ones are mailed now, the rest wait for their digest."""
+def notify(rt: Runtime, document: Document, mode: str = "each") -> list[Notification]:
+    """One notification per recipient; immediate ones are mailed now, the rest wait for their digest.
+
+    `coalesce` leaves the immediate ones pending too, for one summary per recipient at the end of an import
+    (outbound.summary); `none` tells no one (history being loaded).
+    """
+    if mode == "none":
+        return []
     created = []
     for user, frequency in _recipients_with_frequency(document.customer):
         note = Notification(user=user, document=document, customer=document.customer, frequency=frequency,
                             status="pending", created_at=naive_utc(rt.now()))
-        if frequency == "immediate":
+        if frequency == "immediate" and mode == "each":
             note.outbox, note.status = mails.document_notice(rt, user, document), "queued"
         elif frequency == "off":
             note.status = "skipped"

@@ -91,7 +91,8 @@ def test_existing_customer_number_is_a_conflict(env):
 BAD_DOCUMENTS = [
     ({"--amount": "-5"}, "must be zero or positive"),
     ({"--amount": "abc"}, "is not a number"),
-    ({"--amount": "12.345"}, "at most 2 decimals"),
+    ({"--amount": "12.3456"}, "at most 2 decimals"),
+    ({"--amount": "12.345"}, "ambiguous"),
     ({"--type": "receipt"}, "unknown document type"),
     ({"--date": "2026-13-01"}, "is not a date"),
     ({"--pdf": "/nonexistent/file.pdf"}, "PDF file not found"),
