@@ -19,6 +19,7 @@ DEFAULT_CONFIG = PROJECT_ROOT / "config.toml"
 @dataclass
 class DatabaseConfig:
     url: str = "sqlite:///db/mailflow.sqlite3"
+    busy_timeout_seconds: float = 15.0
 
 
 @dataclass
@@ -285,6 +286,7 @@ def validate(config: Config) -> None:
     _check(_is_zone(config.scheduler.timezone), "[scheduler] timezone", "must be an IANA time zone")
     _check(config.retention.years >= 1, "[retention] years", "must be at least 1")
     _check(config.outbound.batch_size >= 1, "[outbound] batch_size", "must be at least 1")
+    _check(config.database.busy_timeout_seconds > 0, "[database] busy_timeout_seconds", "must be positive")
     _validate_smtp_caps(config.inbound.smtp)
     for port_key, port in (("[web] port", config.web.port), ("[outbound] smtp_port", config.outbound.smtp_port),
                            ("[inbound.smtp] port", config.inbound.smtp.port),

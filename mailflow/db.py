@@ -25,7 +25,6 @@ SQLITE_PRAGMAS = {
     "foreign_keys": 1,
     # FULL: a committed transaction survives power loss, which "250 only after commit" needs.
     "synchronous": "full",
-    "busy_timeout": 30_000,
     "cache_size": -32_000,
 }
 # SQLite answers "busy" to a transaction that read, then wants to write after another writer committed,
@@ -39,19 +38,20 @@ FIRST_DELAY = 0.05
 MAX_DELAY = 2.0
 
 
-def open_database(url: str, root: Path) -> Database:
-    """Connect the proxy to the configured database and return it."""
-    db = _make(url, root)
+def open_database(url: str, root: Path, busy_timeout: float = 15.0) -> Database:
+    """Bind the proxy to the configured database and return it (connecting is `connect`'s job)."""
+    db = _make(url, root, busy_timeout)
     database.initialize(db)
     return db
 
 
-def _make(url: str, root: Path) -> Database:
+def _make(url: str, root: Path, busy_timeout: float) -> Database:
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         path = path if path.is_absolute() else root / path
         path.parent.mkdir(parents=True, exist_ok=True)
-        return SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, timeout=30, lock_type=SQLITE_LOCK)
+        pragmas = SQLITE_PRAGMAS | {"busy_timeout": int(busy_timeout * 1000)}
+        return SqliteDatabase(str(path), pragmas=pragmas, timeout=busy_timeout, lock_type=SQLITE_LOCK)
     parts = urlparse(url)
     if parts.scheme not in ("postgresql", "postgres"):
         raise ConfigError(f"[database] url has an unknown scheme {parts.scheme!r}")

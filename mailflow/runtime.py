@@ -62,7 +62,7 @@ class Runtime:
 def open_runtime(config: Config, clock: Clock | None = None, migrate: bool = True,
                  transport: Transport | None = None) -> Runtime:
     """Connect everything the configuration names; apply migrations unless told not to."""
-    db = open_database(config.database.url, config.root)
+    db = open_database(config.database.url, config.root, config.database.busy_timeout_seconds)
     connect(db, config.database.url)
     runtime = Runtime(config=config, db=db, clock=clock or SystemClock(), transport_override=transport)
     if migrate:

@@ -32,6 +32,7 @@ LANG_COOKIE = "mailflow_lang"
 CSRF_COOKIE = "mailflow_csrf"
 FLASH_COOKIE = "mailflow_flash"
 CSRF_FIELD = "csrf_token"
+WEB_RETRIES = 1  # each attempt already waits [database] busy_timeout_seconds: a person should not wait more
 
 
 @dataclass
@@ -219,7 +220,7 @@ def _run(handler: Handler, web: WebState, request: Request, form: FormData, auth
 
     with thread_connection(web.rt.db):
         try:
-            return retrying(attempt, f"{request.method} {request.url.path}")
+            return retrying(attempt, f"{request.method} {request.url.path}", retries=WEB_RETRIES)
         except StorageError as exc:
             log.warning("%s", exc.message)
             return busy_page(request)
