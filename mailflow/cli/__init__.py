@@ -1,4 +1,4 @@
-"""The `mailflow` command: one group, subcommands by area, MailflowError turned into exit codes."""
+"""The `mailflow` command: one group, subcommands by area, every failure turned into `error: …` and an exit code."""
 
 from __future__ import annotations
 
@@ -6,19 +6,46 @@ import logging
 import sys
 
 import click
+from peewee import DatabaseError, DataError, IntegrityError, InterfaceError
 
 from mailflow.cli import customers, documents, inbound, outbox, scheduler, service, web
 from mailflow.cli.state import CliState
-from mailflow.errors import MailflowError
+from mailflow.db import first_line, is_busy, redacted
+from mailflow.errors import Conflict, MailflowError, StorageError, ValidationError
+
+log = logging.getLogger(__name__)
 
 
 class MailflowGroup(click.Group):
+    """Every command's failure leaves as one `error: …` line and its exit code, never a traceback."""
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except (DatabaseError, InterfaceError) as exc:
+            log.debug("database error", exc_info=True)  # -v shows where it came from
+            fail(ctx, database_error(exc, ctx.find_object(CliState)))
         except MailflowError as exc:
-            click.echo(f"error: {exc.message}", err=True)
-            ctx.exit(exc.exit_code)
+            fail(ctx, exc)
+
+
+def fail(ctx: click.Context, exc: MailflowError) -> None:
+    click.echo(f"error: {exc.message}", err=True)
+    ctx.exit(exc.exit_code)
+
+
+def database_error(exc: DatabaseError | InterfaceError, state: CliState | None) -> MailflowError:
+    """What a database error raised inside a command means to the person who ran it."""
+    reason = first_line(exc)
+    if isinstance(exc, IntegrityError):  # another writer stored the same thing first
+        return Conflict(f"conflicts with what is already stored: {reason}")
+    if isinstance(exc, DataError):
+        return ValidationError(f"the database refused a value: {reason}")
+    if is_busy(exc):
+        return StorageError(f"database busy, try again later: {reason}")
+    url = state.database_url() if state else None
+    where = f" ({redacted(url)})" if url else ""
+    return StorageError(f"database unavailable{where}: {reason}")
 
 
 @click.group(cls=MailflowGroup)

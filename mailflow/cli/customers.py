@@ -7,6 +7,7 @@ import click
 from mailflow import accounts
 from mailflow.outbound import mails
 from mailflow.cli.state import runtime
+from mailflow.errors import NotFound
 from mailflow.models import Access, Customer, User
 
 LANGUAGE = click.option("--language", default="fr", show_default=True, help="fr, nl, en or de.")
@@ -92,6 +93,6 @@ def login_link(email: str) -> None:
     rt = runtime()
     found = accounts.find_user(email)
     if found is None:
-        raise click.ClickException(f"no user {email}")
+        raise NotFound(f"no user {email}")
     with rt.db.atomic():
         click.echo(mails.login_link(rt, found))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from mailflow.cli.state import runtime
+from mailflow.errors import Conflict, NotFound
 from mailflow.models import Outbox
 from mailflow.outbound import outbox as outbox_rows
 from mailflow.outbound.delivery import DeliveryWorker
@@ -47,5 +48,13 @@ def outbox_retry(row_id: int) -> None:
     """Put a failed, suppressed or deferred mail back in the queue now."""
     rt = runtime()
     if not outbox_rows.requeue(row_id, rt.now()):
-        raise click.ClickException(f"outbox row {row_id} is not failed, suppressed or deferred")
+        raise _not_retryable(row_id)
     click.echo(f"outbox row {row_id} queued")
+
+
+def _not_retryable(row_id: int) -> NotFound | Conflict:
+    """Why `requeue` changed nothing: the row does not exist, or its status is not one to retry."""
+    row = Outbox.select(Outbox.status).where(Outbox.id == row_id).first()
+    if row is None:
+        return NotFound(f"no outbox row {row_id}")
+    return Conflict(f"outbox row {row_id} is {row.status}: only failed, suppressed or deferred mail can be retried")

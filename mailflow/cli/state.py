@@ -2,27 +2,53 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 import click
+from peewee import InterfaceError, OperationalError
 
-from mailflow.config import load_config
+from mailflow.config import Config, load_config
+from mailflow.db import first_line, redacted
+from mailflow.errors import StorageError
 from mailflow.runtime import Runtime, open_runtime
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
 class CliState:
     config_path: str | None
+    _config: Config | None = field(default=None, init=False)
     _runtime: Runtime | None = field(default=None, init=False)
+
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
 
     def runtime(self) -> Runtime:
         if self._runtime is None:
-            self._runtime = open_runtime(load_config(self.config_path))
+            self._runtime = _open(self.config())
         return self._runtime
 
+    def database_url(self) -> str | None:
+        """The configured database URL once the configuration was read, for error messages."""
+        return self._config.database.url if self._config else None
+
     def close(self) -> None:
-        if self._runtime is not None:
-            self._runtime.close()
+        try:
+            if self._runtime is not None:
+                self._runtime.close()
+        except (OperationalError, InterfaceError) as exc:  # the command's outcome is already decided
+            log.warning("closing the database connection failed: %s", exc)
+
+
+def _open(config: Config) -> Runtime:
+    try:
+        return open_runtime(config)
+    except OSError as exc:  # the SQLite file's folder cannot be made: as unreachable as a server that is down
+        raise StorageError(f"database unreachable ({redacted(config.database.url)}): {first_line(exc)}") from exc
 
 
 def runtime() -> Runtime:

@@ -130,7 +130,7 @@ def suppressed_among(addresses: set[str]) -> set[str]:
 
 
 def requeue(row_id: int, now: datetime) -> bool:
-    """Staff's "retry": a failed or suppressed mail goes back to the queue."""
+    """Staff's "retry": a failed, suppressed or deferred mail goes back to the queue; False when none matched."""
     return bool(Outbox.update(status="queued", next_attempt_at=naive_utc(now), lease_owner=None,
                               lease_until=None)
                 .where(Outbox.id == row_id, Outbox.status.in_(("failed", "suppressed", "deferred"))).execute())
