@@ -6,8 +6,13 @@ import importlib
 import logging
 import signal
 import threading
-from typing import Callable
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
+from peewee import DatabaseError, InterfaceError
+
+from mailflow.db import first_line, redacted
+from mailflow.errors import MailflowError
 from mailflow.outbound.delivery import DeliveryWorker
 from mailflow.runtime import Runtime
 
@@ -15,6 +20,29 @@ log = logging.getLogger(__name__)
 
 RoleStarter = Callable[[Runtime, threading.Event], list[threading.Thread]]
 ROLES: dict[str, RoleStarter] = {}
+WATCH_SECONDS = 0.5  # how soon a role thread that ended on its own is noticed
+JOIN_SECONDS = 30
+
+
+class RoleFailed(MailflowError):
+    """A role could not start, or one of its threads ended while serve was running."""
+
+    # EX_SOFTWARE: nothing the operator typed; the process exits so that a supervisor
+    # (systemd's Restart=on-failure) starts it again instead of it running half-alive.
+    exit_code = 70
+
+
+class RoleThread(threading.Thread):
+    """A role's thread; it keeps what ended it, so serve can say why a role stopped."""
+
+    failure: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            super().run()
+        except BaseException as exc:  # uvicorn even ends its thread with SystemExit
+            self.failure = exc
+            log.error("thread %s failed", self.name, exc_info=exc)
 
 
 def role(name: str) -> Callable[[RoleStarter], RoleStarter]:
@@ -25,7 +53,7 @@ def role(name: str) -> Callable[[RoleStarter], RoleStarter]:
 
 
 def thread(name: str, target: Callable[[], None]) -> threading.Thread:
-    worker = threading.Thread(target=target, name=name, daemon=True)
+    worker = RoleThread(target=target, name=name, daemon=True)
     worker.start()
     return worker
 
@@ -36,15 +64,63 @@ def start_worker(rt: Runtime, stop: threading.Event) -> list[threading.Thread]:
 
 
 def serve(rt: Runtime, roles: list[str], stop: threading.Event | None = None) -> None:
-    """Start every role, then wait for SIGINT/SIGTERM (or `stop`) and shut down in order."""
+    """Start every role, then run until SIGINT/SIGTERM (or `stop`) and shut down in order.
+
+    A role that cannot start, or whose thread ends on its own, stops every role and raises.
+    """
     stop = stop or threading.Event()
     rt.roles = frozenset(roles)
-    _install_signals(stop)
-    threads = [t for name in roles for t in _start(name, rt, stop)]
-    log.info("mailflow serving roles: %s", ", ".join(roles))
-    stop.wait()
+    with _signals_set(stop):
+        threads = start_roles(rt, roles, stop)
+        # said only once every role listens: "serving" in the log means the ports are taken
+        log.info("mailflow serving roles %s; viewer %s; database %s", ", ".join(roles), rt.config.web.base_url,
+                 redacted(rt.config.database.url))
+        try:
+            watch(threads, stop)
+        finally:
+            stop_all(threads, stop)
+
+
+def start_roles(rt: Runtime, roles: list[str], stop: threading.Event) -> list[threading.Thread]:
+    """Start the roles in order; when one cannot start, stop those already started and raise why."""
+    started: list[threading.Thread] = []
+    for name in roles:
+        try:
+            started += _start(name, rt, stop)
+        except Exception as exc:
+            stop_all(started, stop)
+            raise _cannot_start(name, exc) from exc
+    return started
+
+
+def _cannot_start(name: str, exc: Exception) -> Exception:
+    if isinstance(exc, (MailflowError, DatabaseError, InterfaceError)):  # already say what is wrong
+        return exc
+    log.error("role %s could not start", name, exc_info=exc)
+    return RoleFailed(f"[{name}] could not start: {first_line(exc)}")
+
+
+def watch(threads: list[threading.Thread], stop: threading.Event) -> None:
+    """Wait for `stop`; a role thread ending before it is an error (RoleFailed)."""
+    while not stop.wait(WATCH_SECONDS):
+        ended = next((t for t in threads if not t.is_alive()), None)
+        if ended is not None:
+            raise _ended(ended)
+
+
+def _ended(worker: threading.Thread) -> RoleFailed:
+    failure = getattr(worker, "failure", None)
+    why = f": {type(failure).__name__}: {first_line(failure)}" if failure else ""
+    log.error("thread %s stopped unexpectedly%s; stopping every role", worker.name, why)
+    return RoleFailed(f"thread {worker.name} stopped unexpectedly{why}")
+
+
+def stop_all(threads: list[threading.Thread], stop: threading.Event) -> None:
+    stop.set()
     for worker in threads:
-        worker.join(timeout=30)
+        worker.join(timeout=JOIN_SECONDS)
+        if worker.is_alive():
+            log.warning("thread %s did not stop within %d s", worker.name, JOIN_SECONDS)
 
 
 ROLE_MODULES = {"web": "mailflow.web.roles", "inbound": "mailflow.inbound.roles",
@@ -57,10 +133,18 @@ def _start(name: str, rt: Runtime, stop: threading.Event) -> list[threading.Thre
     return ROLES[name](rt, stop)
 
 
-def _install_signals(stop: threading.Event) -> None:
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
+@contextmanager
+def _signals_set(stop: threading.Event) -> Iterator[None]:
+    """SIGINT and SIGTERM set `stop` while serving; the handlers before are put back afterwards."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may install them
+        yield
+        return
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 ALL_ROLES = tuple(ROLE_MODULES)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from mailflow.cli.state import runtime
+from mailflow.db import redacted
 from mailflow.demo import run_demo
 from mailflow.migrations import current_version
 from mailflow.serve import ALL_ROLES, serve as run_service
@@ -19,19 +20,16 @@ def register(cli: click.Group) -> None:
 def init() -> None:
     """Create or upgrade the database schema."""
     rt = runtime()
-    click.echo(f"database ready at schema version {current_version(rt.db)}: {rt.config.database.url}")
+    click.echo(f"database ready at schema version {current_version(rt.db)}: {redacted(rt.config.database.url)}")
 
 
 @click.command()
 @click.option("--role", "roles", multiple=True, type=click.Choice(ALL_ROLES),
               help="Run only these roles (repeatable); default all.")
 def serve(roles: tuple[str, ...]) -> None:
-    """Run mailflow until interrupted."""
-    rt = runtime()
-    chosen = list(roles or ALL_ROLES)
-    click.echo(f"mailflow: roles {', '.join(chosen)}; viewer {rt.config.web.base_url}; "
-               f"database {rt.config.database.url}", err=True)
-    run_service(rt, chosen)
+    """Run mailflow until interrupted; exit 75 when a port is taken, 70 when a role stops on its own."""
+    # what runs, the viewer's URL and the database are logged once every role has started
+    run_service(runtime(), list(roles or ALL_ROLES))
 
 
 @click.command()
