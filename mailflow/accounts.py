@@ -117,6 +117,14 @@ def unshare(rt: Runtime, owner: User, user: User) -> None:
         audit.record(rt, owner.email, "share.remove", user.email)
 
 
+def customers_of(user: User, role: str | None = None) -> list[Customer]:
+    """The customer numbers `user` sees (or holds in `role`), in number order."""
+    query = Customer.select().join(Access, on=(Access.customer == Customer.id)).where(Access.user == user)
+    if role:
+        query = query.where(Access.role == role)
+    return list(query.order_by(Customer.number))
+
+
 def recipients(customer: Customer) -> list[User]:
     """Primary contact and every shared user ticked for this number."""
     return list(User.select().join(Access).where(Access.customer == customer).order_by(User.id))

@@ -18,11 +18,9 @@ REPLY_CLIENT = "reply"  # links asked for by a reply signed with the address's o
 UNSIGNED_MAIL_CLIENT = "mail"  # links asked for by mail without such a token (anyone can write a From)
 
 
-def duplicate(rt: Runtime, user: User, number_or_id: str | int, via: str, customer_id: int | None = None,
-              in_reply_to: str | None = None) -> DuplicateRequest:
+def duplicate(rt: Runtime, user: User, document_id: int, via: str, in_reply_to: str | None = None) -> DuplicateRequest:
     """Mail a copy of a visible document, marked as a duplicate; a few per document per day."""
-    doc = (documents.get_visible(user, number_or_id) if isinstance(number_or_id, int)
-           else documents.find_by_number(user, number_or_id, customer_id))
+    doc = documents.get_visible(user, document_id)
     limit = rt.config.limits.duplicates_per_document_per_day
     with rt.db.atomic():
         ratelimit.hit(f"duplicate:{user.id}:{doc.id}", limit, DAY, rt.now())

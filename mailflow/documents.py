@@ -159,13 +159,9 @@ def get_visible(user: User, document_id: int) -> Document:
     return document
 
 
-def find_by_number(user: User, number: str, customer_id: int | None = None) -> Document:
-    """A visible document by its number, written loosely (f2026 0042 finds F2026-0042)."""
-    query = (Document.select().join(Access, on=(Access.customer == Document.customer))
-             .where(Document.number_key == validation.number_key(number), Access.user == user))
-    if customer_id is not None:
-        query = query.where(Document.customer == customer_id)
-    document = query.order_by(Document.date.desc()).first()
-    if document is None:
-        raise NotFound(f"no document {number} that you can see")
-    return document
+def visible_by_number(user: User, number: str) -> list[Document]:
+    """The documents of that number, written loosely (f2026 0042 finds F2026-0042), among every customer
+    number the user sees: one per issuer at most, since a number is unique per issuer."""
+    return list(Document.select().join(Access, on=(Access.customer == Document.customer))
+                .where(Document.number_key == validation.number_key(number), Access.user == user)
+                .order_by(Document.customer, Document.id))

@@ -6,9 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mailflow import actions, documents, i18n
-from mailflow.errors import NotFound, RateLimited
+from mailflow.accounts import customers_of
+from mailflow.errors import RateLimited
+from mailflow.inbound.command_parser import ParsedCommand
 from mailflow.inbound.answers import Budget
-from mailflow.models import Customer, Outbox, User
+from mailflow.models import Customer, Document, Outbox, User
 from mailflow.runtime import Runtime
 
 # Work for a known sender even without a valid reply token: their answers go to the registered address.
@@ -31,9 +33,10 @@ class Request:
 
     rt: Runtime
     user: User
-    customer: Customer | None
+    customer: Customer | None  # the customer number the reply token names
     in_reply_to: str | None
     budget: Budget
+    scope: Customer | None = None  # a customer number written in the message itself (DUPLICATE F… DL5…)
 
     def _(self, message: str, **values: object) -> str:
         return i18n.gettext(self.user.language, message, **values)
@@ -87,11 +90,32 @@ def eml_duplicate(req: Request, args: list[str]) -> list[Result]:
 def _duplicate(req: Request, number: str) -> Result:
     if not req.budget.available():
         return Result(None, f"duplicate {number} not sent: daily answer limit reached")
-    try:
-        document = documents.find_by_number(req.user, number)
-    except NotFound:  # unknown and not visible read the same: no answer tells which documents exist
+    found = _within(documents.visible_by_number(req.user, number), req.scope or req.customer)
+    if not found:  # unknown and not visible read the same: no answer tells which documents exist
         return Result(req._("We found no document %(number)s among the documents you can see. Please check "
                             "the number.", number=number), f"duplicate {number}: no such visible document")
+    if len(found) > 1:
+        return _which(req, number, found)
+    return _send_duplicate(req, found[0])
+
+
+def _within(found: list[Document], customer: Customer | None) -> list[Document]:
+    """The document of the customer number the reply names, when it has that number; else all found."""
+    named = [doc for doc in found if customer is not None and doc.customer_id == customer.id]
+    return named or found
+
+
+def _which(req: Request, number: str, found: list[Document]) -> Result:
+    """The same number under several customer numbers (two issuers): ask, never guess whose."""
+    choices = ", ".join(f"{doc.customer.number} ({doc.customer.company})" for doc in found)
+    text = req._("Document %(number)s exists for several of your customer numbers: %(choices)s. Please write "
+                 "the customer number after the document number, for example: DUPLICATE %(number)s %(example)s.",
+                 number=number, choices=choices, example=found[-1].customer.number)
+    return Result(text, f"duplicate {number}: under {len(found)} customer numbers, asked which")
+
+
+def _send_duplicate(req: Request, document: Document) -> Result:
+    number = document.number
     try:
         request = actions.duplicate(req.rt, req.user, document.id, "mail", in_reply_to=req.in_reply_to)
     except RateLimited:
@@ -100,7 +124,16 @@ def _duplicate(req: Request, number: str) -> Result:
                             "again tomorrow.", limit=limit, number=number), f"duplicate {number}: rate-limited")
     req.budget.spend()
     return Result(req._("We sent you the duplicate of %(number)s in a separate mail.", number=number),
-                  f"duplicate {number} mailed", True, request.outbox)
+                  f"duplicate {number} ({document.customer.number}) mailed", True, request.outbox)
+
+
+def customer_scope(commands: list[ParsedCommand], user: User) -> tuple[list[ParsedCommand], Customer | None]:
+    """`DUPLICATE F2026-0042 DL5765432`: a customer number the user sees, written where document numbers go,
+    says where to look rather than naming a document."""
+    visible = {c.number: c for c in customers_of(user)}
+    named = [c for c in commands if c.name == "duplicate" and c.args and c.args[0] in visible]
+    rest = [c for c in commands if c not in named]
+    return (rest, visible[named[0].args[0]]) if named and rest != commands else (commands, None)
 
 
 def eml_frequency(req: Request, args: list[str]) -> list[Result]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mailflow.inbound import answers
-from mailflow.inbound.commands import PUBLIC, REGISTRY, Request, Result, refused
+from mailflow.inbound.commands import PUBLIC, REGISTRY, Request, Result, customer_scope, refused
 from mailflow.inbound.outcome import Outcome
 from mailflow.inbound.understanding import Understanding
 from mailflow.models import InboundMessage, Outbox
@@ -43,10 +43,11 @@ def _acknowledge(rt: Runtime, row: InboundMessage, u: Understanding) -> Outcome:
 
 def _run_commands(rt: Runtime, row: InboundMessage, u: Understanding) -> Outcome:
     customer = u.token.customer if u.authorized else None
+    commands, scope = customer_scope(u.commands, u.sender)
     req = Request(rt, u.sender, customer, answers.thread_id(row.message_id),
-                  answers.Budget(rt, u.sender, signed=u.authorized))
+                  answers.Budget(rt, u.sender, signed=u.authorized), scope)
     results, to_staff = [], False
-    for command in u.commands[:MAX_COMMANDS]:
+    for command in commands[:MAX_COMMANDS]:
         if u.authorized or command.name in PUBLIC:
             results += REGISTRY[command.name](req, list(command.args))
         else:

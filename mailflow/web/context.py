@@ -21,7 +21,7 @@ from mailflow.db import retrying, thread_connection
 from mailflow import i18n
 from mailflow.config import secret_key
 from mailflow.errors import MailflowError, PermissionDenied, StorageError
-from mailflow.models import Access, Customer, Session, User
+from mailflow.models import Customer, Session, User
 from mailflow.runtime import Runtime
 from mailflow.web import sessions
 from mailflow.web.templating import UI_LANGUAGES, Pages
@@ -289,10 +289,3 @@ def error_page(ctx: Ctx, exc: MailflowError) -> Response:
 
 TITLES = {400: N_("Please check your request"), 403: N_("Not allowed"), 404: N_("Not found"),
           409: N_("Already exists"), 410: N_("Link no longer valid"), 429: N_("Slow down")}
-
-
-def customers_of(user: User, role: str | None = None) -> list[Customer]:
-    query = Customer.select().join(Access, on=(Access.customer == Customer.id)).where(Access.user == user)
-    if role:
-        query = query.where(Access.role == role)
-    return list(query.order_by(Customer.number))

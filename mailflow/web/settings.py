@@ -9,7 +9,8 @@ from mailflow import actions, audit, i18n, validation
 from mailflow.errors import ValidationError
 from mailflow.models import FREQUENCIES, Preference, User
 from mailflow.web.api import new_api_token
-from mailflow.web.context import N_, Ctx, customers_of, page
+from mailflow.accounts import customers_of
+from mailflow.web.context import N_, Ctx, page
 
 FREQUENCY_LABELS = {"immediate": N_("Immediately, one mail per document"), "daily": N_("Daily summary"),
                     "weekly": N_("Weekly summary"), "monthly": N_("Monthly summary"),

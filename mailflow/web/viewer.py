@@ -13,7 +13,8 @@ from mailflow.document_search import DocumentFilter, DocumentPage
 from mailflow.errors import NotFound, RateLimited, ValidationError
 from mailflow.models import Customer, Document, User, View
 from mailflow.runtime import Runtime
-from mailflow.web.context import N_, Ctx, customers_of, page
+from mailflow.accounts import customers_of
+from mailflow.web.context import N_, Ctx, page
 
 FIELD_ERRORS = {
     "date_from": N_("The “from” date must be a date written as YYYY-MM-DD."),

@@ -226,3 +226,55 @@ def test_the_unsubscribe_address_does_nothing_for_someone_else(smtp_rt, relay, i
     send(inbound_smtp, raw, "mallory@evil.example", mailto)
     settle(smtp_rt)
     assert Preference.get(Preference.user == User.get(User.email == MARIE)).frequency == "immediate"
+
+
+@pytest.fixture
+def two_issuers(smtp_rt, relay) -> dict[str, EmailMessage]:
+    """Marie is primary of DL2123456 (Lease Services) and DL5765432 (Lease Belgium); both issued F2026-0042."""
+    factories.customer(smtp_rt)
+    factories.customer(smtp_rt, "DL5765432", company="Garage Dupont Belgium")
+    factories.document(smtp_rt, "DL2123456", amount="111.00")
+    factories.document(smtp_rt, "DL5765432", amount="555.00")
+    DeliveryWorker(smtp_rt).flush()
+    notices = {m.message["Subject"]: m.message for m in relay.to(MARIE)}
+    relay.received.clear()
+    return {("DL5" if "Lease Belgium" in str(m["From"]) + text_of(m) else "DL2"): m for m in notices.values()}
+
+
+def duplicate_pdf_customer(relay) -> str:
+    """Which customer's document a duplicate carried, read from its PDF's amount."""
+    [got] = [r for r in relay.to(MARIE) if any(p.get_content_type() == "application/pdf" for p in r.message.walk())]
+    return "DL5" if "555" in text_of(got.message) else "DL2"
+
+
+def test_a_duplicate_asked_in_reply_to_one_issuers_notice_is_that_issuers_document(
+        smtp_rt, relay, inbound_smtp, two_issuers):
+    assert set(two_issuers) == {"DL2", "DL5"}
+    row = reply(smtp_rt, inbound_smtp, two_issuers["DL5"], "DUPLICATA F2026-0042")
+    assert row.status == "processed" and "DL5765432" in row.action
+    assert duplicate_pdf_customer(relay) == "DL5"
+    relay.received.clear()
+    reply(smtp_rt, inbound_smtp, two_issuers["DL2"], "DUPLICATA F2026-0042")
+    assert duplicate_pdf_customer(relay) == "DL2"
+
+
+def test_a_reply_naming_no_customer_number_is_asked_which_and_nothing_is_sent(smtp_rt, relay, inbound_smtp,
+                                                                              two_issuers):
+    notice = two_issuers["DL2"]
+    marie = User.get(User.email == MARIE)
+    address = f"reply+{smtp_rt.reply_token(marie.id, None, 'answer')}@{REPLY_DOMAIN}"  # names no number
+    raw = outlook_reply_fr(MARIE, notice["Reply-To"], "DUPLICATA F2026-0042", notice)
+    raw = raw.replace(notice["Reply-To"].encode(), address.encode())
+    assert send(inbound_smtp, raw, MARIE, address).code == 250
+    settle(smtp_rt)
+    row = InboundMessage.select().order_by(InboundMessage.id.desc()).get()
+    assert "asked which" in row.action
+    assert not Outbox.select().where(Outbox.kind == "duplicate").exists()
+    [got] = relay.to(MARIE)
+    assert "DL2123456" in text_of(got.message) and "DL5765432" in text_of(got.message)
+
+
+def test_the_customer_number_written_after_the_document_number_decides(smtp_rt, relay, inbound_smtp, two_issuers):
+    row = reply(smtp_rt, inbound_smtp, two_issuers["DL2"], "DUPLICATA F2026-0042 DL5765432")
+    assert row.status == "processed" and "DL5765432" in row.action
+    assert duplicate_pdf_customer(relay) == "DL5"
