@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mailflow import accounts, audit, i18n, validation
+from mailflow import accounts, audit, i18n, ratelimit, validation
 from mailflow.accounts import Person
-from mailflow.errors import MailflowError, NotFound, PermissionDenied, ValidationError
+from mailflow.errors import MailflowError, NotFound, PermissionDenied, RateLimited, ValidationError
 from mailflow.models import Access, Customer, Share, User
 from mailflow.outbound import mails
 from mailflow.runtime import Runtime
 from mailflow.web.context import N_, Ctx, page
 
+DAY = timedelta(days=1)
 FORM_ERRORS = {
     "email": N_("Enter a valid email address, such as name@company.be."),
     "first_name": N_("The first name is too long or has characters that are not allowed."),
@@ -72,6 +75,10 @@ def add_person(ctx: Ctx) -> Response:
         if not chosen:
             raise ValidationError("tick at least one customer number", field="customer")
         added = _share(ctx.rt, ctx.user, person, chosen)
+    except RateLimited:
+        return _show(ctx, 429, error=ctx._("You have sent as many sharing invitations as a day allows. Please "
+                                           "try again tomorrow."), values=person.__dict__,
+                     ticked_new={c.id for c in chosen})
     except MailflowError as exc:
         message = (ctx._("This is your own address: you already see these customer numbers.")
                    if exc.field == "email" and "primary contact" in exc.message
@@ -91,7 +98,13 @@ def _share(rt: Runtime, owner: User, person: Person, chosen: list[Customer]) -> 
 
 
 def invite(rt: Runtime, owner: User, user: User, chosen: list[Customer]) -> None:
-    """Tell the new shared user; an account not yet activated gets its activation link."""
+    """Tell the new shared user; an account not yet activated gets its activation link.
+
+    Capped per primary contact and day: an invitation goes to any address the contact types, so it must
+    not become a way to send mail in bulk (its subject names only the issuer's customer, never the
+    contact's own words, for the same reason).
+    """
+    ratelimit.hit(f"share-invite:{owner.id}", rt.config.limits.share_invitations_per_day, DAY, rt.now())
     link = mails.invitation_link(rt, user) if user.activated_at is None else rt.url("documents")
     context = {"owner": owner, "numbers": [c.number for c in chosen], "companies": [c.company for c in chosen],
                "action_url": link, "action_label": _label(user)}

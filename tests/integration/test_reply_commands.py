@@ -278,3 +278,18 @@ def test_the_customer_number_written_after_the_document_number_decides(smtp_rt, 
     row = reply(smtp_rt, inbound_smtp, two_issuers["DL2"], "DUPLICATA F2026-0042 DL5765432")
     assert row.status == "processed" and "DL5765432" in row.action
     assert duplicate_pdf_customer(relay) == "DL5"
+
+
+def test_forged_mail_cannot_spend_the_answers_of_genuine_replies(smtp_rt, relay, inbound_smtp, notice):
+    """Anyone can write From: Marie; only Marie's mail reaches her reply address's signed token."""
+    for n in range(smtp_rt.config.inbound.answers_per_day + 5):
+        forged = message(MARIE, f"reply@{REPLY_DOMAIN}", f"Question {n}", "AIDE\nCONNEXION")
+        assert send(inbound_smtp, forged, "mallory@evil.example", f"reply@{REPLY_DOMAIN}").code == 250
+    settle(smtp_rt)
+    unsigned = len(relay.to(MARIE))
+    assert unsigned <= 2 * smtp_rt.config.inbound.unsigned_answers_per_day
+    duplicate = reply(smtp_rt, inbound_smtp, notice, "DUPLICATA F2026-0042")
+    login = reply(smtp_rt, inbound_smtp, notice, "CONNEXION")
+    assert "duplicate F2026-0042 (DL2123456) mailed" in duplicate.action
+    assert "login link mailed" in login.action
+    assert Outbox.select().where(Outbox.kind == "duplicate").count() == 1

@@ -52,10 +52,31 @@ def test_adding_a_shared_user_ticks_chosen_numbers_and_sends_an_invitation(rt, m
     assert an.language == "nl" and _sees(an) == {"DL5000001"}
     invite = Outbox.get(Outbox.recipient == "an.claes@accountant.example")
     message = message_from_bytes(bytes(invite.raw), policy=policy.default)
-    assert invite.kind == "invitation" and "Marie Dupont deelt documenten met u" in message["Subject"]
+    assert invite.kind == "invitation" and message["Subject"] == "De documenten van Garage Dupont Namur worden met u gedeeld"
+    assert "Marie Dupont" in message.get_body(("plain",)).get_content()  # named in the text, never the subject
     assert "https://portal.example.test/auth/" in message.get_body(("plain",)).get_content()
     actions = [row.action for row in AuditLog.select().order_by(AuditLog.id)]
     assert "share.add" in actions and "invitation.send" in actions
+
+
+def test_sharing_invitations_are_capped_per_primary_contact_and_day_and_her_words_stay_out_of_subjects(
+        rt, marie, clock):
+    marie.first_name, marie.last_name = "Your bank: account blocked, call +32 2 000 00 00", ""
+    marie.save()
+    web = login(client(rt), rt, marie)
+    ids = _ids()
+    cap = rt.config.limits.share_invitations_per_day
+    answers = [post(web, "/sharing/add", {"email": f"person{n}@example.be", "customer": [str(ids["DL5000001"])]},
+                    page="/sharing").status_code for n in range(cap + 3)]
+    assert answers == [303] * cap + [429] * 3
+    invitations = list(Outbox.select().where(Outbox.kind == "invitation"))
+    assert len(invitations) == cap and User.select().where(User.email == "person20@example.be").count() == 0
+    subjects = {message_from_bytes(bytes(o.raw), policy=policy.default)["Subject"] for o in invitations}
+    assert not any("bank" in subject for subject in subjects)
+    clock.advance(days=1)
+    web = login(client(rt), rt, marie)
+    assert post(web, "/sharing/add", {"email": "tomorrow@example.be", "customer": [str(ids["DL5000001"])]},
+                page="/sharing").status_code == 303
 
 
 def test_adding_needs_a_tick_and_a_valid_address(rt, marie):
