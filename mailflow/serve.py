@@ -96,7 +96,7 @@ def start_roles(rt: Runtime, roles: list[str], stop: threading.Event) -> list[th
 def _cannot_start(name: str, exc: Exception) -> Exception:
     if isinstance(exc, (MailflowError, DatabaseError, InterfaceError)):  # already say what is wrong
         return exc
-    log.error("role %s could not start", name, exc_info=exc)
+    log.debug("role %s could not start", name, exc_info=exc)  # -v shows where; the error line says why
     return RoleFailed(f"[{name}] could not start: {first_line(exc)}")
 
 
