@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from mailflow.cli.state import runtime
+from mailflow.errors import StorageError
 from mailflow.scheduler import digests, retention
 from mailflow.scheduler.digests import Pending
 from mailflow.scheduler.periods import CADENCES, Period
@@ -95,5 +96,6 @@ def lifecycle_run() -> None:
     results = retention.run_all(runtime())
     for name, count in results.items():
         click.echo(f"{name}: {'FAILED (see log)' if count is None else count}")
-    if None in results.values():
-        sys.exit(1)
+    failed = [name for name, count in results.items() if count is None]
+    if failed:  # every step is safe to run again; the others already did their work
+        raise StorageError(f"lifecycle step(s) {', '.join(failed)} failed (see the log), run it again")

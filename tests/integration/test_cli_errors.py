@@ -19,6 +19,7 @@ import mailflow.web.roles  # noqa: F401 - registers the real web role now, so a 
 from mailflow.cli import cli
 from mailflow.errors import PortInUse
 from mailflow.pdf import simple_pdf
+from mailflow.scheduler import retention
 from mailflow.serve import ROLES, RoleFailed, serve, thread
 from mailflow.models import Outbox
 from tests.support import factories
@@ -213,6 +214,21 @@ def test_a_database_error_inside_a_command_is_an_error_line(rt, env, monkeypatch
     result = invoke(rt, ["login-link", UNKNOWN], env)
     assert result.exit_code == code and words in result.output, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_a_failed_lifecycle_step_is_75_after_the_others_ran(rt, env, monkeypatch):
+    def broken(rt) -> int:
+        raise RuntimeError("disk full")
+    monkeypatch.setitem(retention.STEPS, "broken", broken)
+    result = invoke(rt, ["lifecycle", "run"], env)
+    assert result.exit_code == 75, result.output
+    assert "broken: FAILED" in result.output and "error: lifecycle step(s) broken failed" in result.output
+
+
+@pytest.mark.parametrize("args", [["outbox", "retry", "one"], ["outbox", "list", "--status", "lost"], ["nonsense"]])
+def test_usage_errors_stay_click_s_exit_2(config, args):
+    done = mailflow(mailflow_env(config), *args)
+    assert done.returncode == 2 and "Usage:" in done.stderr and "Traceback" not in done.stderr
 
 
 # `serve` itself: roles that cannot start or that die later.
