@@ -9,7 +9,7 @@ from typing import Callable
 
 from peewee import JOIN
 
-from mailflow import accounts, audit, storage, validation
+from mailflow import accounts, audit, bulk, storage, validation
 from mailflow.clock import naive_utc
 from mailflow.db import transaction
 from mailflow.errors import Conflict, NotFound, ValidationError
@@ -85,42 +85,64 @@ def publish(rt: Runtime, item: DocumentInput, actor: str = "system") -> Document
 
 
 def _publish_new(rt: Runtime, doc: CheckedDocument, actor: str) -> Document:
-    if existing(doc) is not None:
+    publication = Publication(rt, [doc], actor)
+    if publication.known:
         raise Conflict(f"document {doc.number} already exists for issuer {doc.customer.issuer.prefix}",
                        field="number")
-    return insert(rt, doc, actor)
+    return publication.insert(doc)
 
 
-def publish_once(rt: Runtime, doc: CheckedDocument, actor: str, notify_mode: str = "each") -> Document | None:
-    """Within the caller's transaction: the document published, or None when the very same one is already
-    there (a rerun); the same number with other content is a Conflict naming what differs."""
-    found = existing(doc)
-    if found is None:
-        return insert(rt, doc, actor, notify_mode)
-    if differences := doc.differences(found):
-        raise Conflict(f"document {doc.number} already exists for issuer {doc.customer.issuer.prefix} with "
-                       f"another {', '.join(differences)}", field="number")
-    return None
+class Publication:
+    """Documents published within the caller's transaction, with what they share read once: which of their
+    numbers are stored already (one query for all) and each customer's recipients."""
+
+    def __init__(self, rt: Runtime, docs: list[CheckedDocument], actor: str, notify_mode: str = "each") -> None:
+        self.rt, self.actor, self.notify_mode = rt, actor, notify_mode
+        self.known = _stored(docs)
+        self._recipients: dict[int, list[tuple[User, str]]] = {}
+
+    def publish_once(self, doc: CheckedDocument) -> Document | None:
+        """The document published, or None when the very same one is already there (a rerun); the same
+        number with other content is a Conflict naming what differs, raised before anything is written."""
+        found = self.known.get(_key(doc))
+        if found is None:
+            return self.insert(doc)
+        if differences := doc.differences(found):
+            raise Conflict(f"document {doc.number} already exists for issuer {doc.customer.issuer.prefix} with "
+                           f"another {', '.join(differences)}", field="number")
+        return None
+
+    def insert(self, doc: CheckedDocument) -> Document:
+        """The document row, its notifications and mails, and the audit line."""
+        document = Document.create(
+            issuer=doc.customer.issuer_id, customer=doc.customer, number=doc.number,
+            number_key=validation.number_key(doc.number), type=doc.type, date=doc.date,
+            amount_cents=doc.amount_cents, pdf_sha256=doc.pdf_sha256, pdf_size=doc.pdf_size,
+            pdf_name=doc.pdf_name, created_at=naive_utc(self.rt.now()))
+        self.known[_key(doc)] = document
+        notify(self.rt, document, self.notify_mode, self.recipients(doc.customer))
+        detail = {"notify": self.notify_mode} if self.notify_mode != "each" else {}  # a silent one says so
+        audit.record(self.rt, self.actor, "document.publish", doc.number, customer=doc.customer.number, **detail)
+        return document
+
+    def recipients(self, customer: Customer) -> list[tuple[User, str]]:
+        if customer.id not in self._recipients:
+            self._recipients[customer.id] = _recipients_with_frequency(customer)
+        return self._recipients[customer.id]
 
 
-def existing(doc: CheckedDocument) -> Document | None:
-    return Document.get_or_none(Document.issuer == doc.customer.issuer_id, Document.number == doc.number)
+def _key(doc: CheckedDocument) -> tuple[int, str]:
+    return doc.customer.issuer_id, doc.number
 
 
-def insert(rt: Runtime, doc: CheckedDocument, actor: str, notify_mode: str = "each") -> Document:
-    """The document row, its notifications and mails, and the audit line; call within a transaction."""
-    document = Document.create(
-        issuer=doc.customer.issuer_id, customer=doc.customer, number=doc.number,
-        number_key=validation.number_key(doc.number), type=doc.type, date=doc.date,
-        amount_cents=doc.amount_cents, pdf_sha256=doc.pdf_sha256, pdf_size=doc.pdf_size, pdf_name=doc.pdf_name,
-        created_at=naive_utc(rt.now()))
-    notify(rt, document, notify_mode)
-    detail = {"notify": notify_mode} if notify_mode != "each" else {}  # a silent publication says so
-    audit.record(rt, actor, "document.publish", doc.number, customer=doc.customer.number, **detail)
-    return document
+def _stored(docs: list[CheckedDocument]) -> dict[tuple[int, str], Document]:
+    issuers, numbers = list({doc.customer.issuer_id for doc in docs}), list({doc.number for doc in docs})
+    query = Document.select().where(bulk.among(Document.issuer, issuers), bulk.among(Document.number, numbers))
+    return {(document.issuer_id, document.number): document for document in query}
 
 
-def notify(rt: Runtime, document: Document, mode: str = "each") -> list[Notification]:
+def notify(rt: Runtime, document: Document, mode: str = "each",
+           recipients: list[tuple[User, str]] | None = None) -> list[Notification]:
     """One notification per recipient; immediate ones are mailed now, the rest wait for their digest.
 
     `coalesce` leaves the immediate ones pending too, for one summary per recipient at the end of an import
@@ -129,7 +151,7 @@ def notify(rt: Runtime, document: Document, mode: str = "each") -> list[Notifica
     if mode == "none":
         return []
     created = []
-    for user, frequency in _recipients_with_frequency(document.customer):
+    for user, frequency in _recipients_with_frequency(document.customer) if recipients is None else recipients:
         note = Notification(user=user, document=document, customer=document.customer, frequency=frequency,
                             status="pending", created_at=naive_utc(rt.now()))
         if frequency == "immediate" and mode == "each":

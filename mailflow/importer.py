@@ -1,73 +1,178 @@
-"""CSV import of documents: streamed row by row, good rows published, bad rows reported with the reason."""
+"""CSV import of documents: rows checked and PDFs stored holding no lock, then one short transaction a batch.
+
+Each batch's rows are read, checked, and their PDFs stored (content-addressed files) first; then one write
+transaction, retried while the database is busy, publishes them, so `serve` keeps being served meanwhile.
+A row already published identically is skipped ("already imported"), so running the same import again
+resumes one that was interrupted; the same number with other content is that row's conflict.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
-from dataclasses import dataclass, field
+import logging
+import signal
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from itertools import islice
 from pathlib import Path
+from types import FrameType, TracebackType
 from typing import Callable, Iterator
 
-from mailflow.documents import DocumentInput, publish, read_pdf_file
-from mailflow.errors import MailflowError, ValidationError
-from mailflow.runtime import Runtime
+from peewee import IntegrityError
 
+from mailflow import accounts, audit, documents
+from mailflow.db import transaction
+from mailflow.documents import CheckedDocument, DocumentInput, Publication, read_pdf_file
+from mailflow.errors import Conflict, MailflowError, ValidationError
+from mailflow.models import Customer
+from mailflow.outbound import summary
+from mailflow.runtime import Runtime
+from mailflow.tabular import Row, Table
+
+log = logging.getLogger(__name__)
 COLUMNS = ("customer", "number", "type", "date", "amount", "pdf")
-BATCH = 200  # rows per commit: one fsync per batch instead of per row
+# Rows per transaction adapt so that each holds the write lock about LOCK_SECONDS: long enough that commits
+# (an fsync each) cost little, short enough that `serve` and other writers barely wait. A document costs
+# from one to several milliseconds to write, depending on how many people are told and how.
+LOCK_SECONDS = 0.05
+FIRST_BATCH, MIN_BATCH, MAX_BATCH = 20, 5, 500
 
 
 @dataclass
 class ImportReport:
+    """What an import committed so far: counts, refused rows, and the last line done."""
+
     imported: int = 0
+    skipped: int = 0  # already published identically: a rerun
     errors: list[tuple[int, str]] = field(default_factory=list)
+    line: int = 1  # every line up to this one is done and committed (1 is the header)
+    summaries: int = 0  # mails of a coalesced import
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
+    def add(self, batch: "ImportReport") -> None:
+        self.imported, self.skipped = self.imported + batch.imported, self.skipped + batch.skipped
+        self.errors.extend(batch.errors)
+        self.line = batch.line
 
-def import_csv(rt: Runtime, csv_path: Path, pdf_dir: Path, progress: Callable[[int], None] = lambda n: None,
-               actor: str = "import") -> ImportReport:
-    report = ImportReport()
-    with csv_path.open(newline="", encoding="utf-8-sig") as handle:
-        rows = _rows(handle)
-        while batch := [row for _, row in zip(range(BATCH), rows)]:
-            with rt.db.atomic():
-                for line, record in batch:
-                    _import_one(rt, line, record, pdf_dir, report, actor)
-            progress(len(batch))
+    def summary(self, stopped: str | None = None) -> str:
+        counts = (f"imported {self.imported} document(s), {len(self.errors)} row(s) refused, "
+                  f"{self.skipped} already imported")
+        counts += f", {self.summaries} summary mail(s) queued" if self.summaries else ""
+        if stopped is None:
+            return counts
+        return (f"{stopped} after line {self.line}: {counts}; nothing after line {self.line} is imported, "
+                "run the same command again to go on")
+
+
+@dataclass
+class Batch:
+    """Rows read and checked, PDFs stored: what one transaction publishes."""
+
+    checked: ImportReport  # the rows refused before the transaction, and the batch's last line
+    ready: list[tuple[int, CheckedDocument]]
+
+
+def import_csv(rt: Runtime, table: Table, pdf_dir: Path, report: ImportReport, notify: str = "each",
+               progress: Callable[[int], None] = lambda n: None, actor: str = "import") -> ImportReport:
+    """Publish the table's rows into `report` batch by batch; then send what coalesced notices are owed.
+
+    `report` always holds what is committed, also when this raises (Ctrl-C, a database gone).
+    """
+    pace = Pace()
+    with HeldInterrupts() as interrupts:
+        for rows in _batches(table.rows(), pace):
+            before = report.line
+            _commit(rt, _prepare(rt, rows, pdf_dir), notify, actor, interrupts, report, pace)
+            progress(report.line - before)
+    report.summaries = summary.send_pending(rt)
+    transaction(lambda: _audit(rt, actor, table, report, notify), "recording the import")
     return report
 
 
-def _rows(handle: io.TextIOBase) -> Iterator[tuple[int, dict[str, str] | str]]:
-    reader = csv.DictReader(handle)
-    missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise ValidationError(f"CSV header lacks column(s): {', '.join(missing)} "
-                              f"(expected {','.join(COLUMNS)})", field="csv")
-    for record in reader:
-        if None in record or any(v is None for v in record.values()):
-            yield reader.line_num, "wrong number of fields"
-        else:
-            yield reader.line_num, record
+class Pace:
+    """How many rows the next transaction takes, from how long the last one held the lock per document."""
+
+    def __init__(self) -> None:
+        self.rows = FIRST_BATCH
+
+    def record(self, documents: int, seconds: float) -> None:
+        log.debug("%d documents held the write lock %.1f ms", documents, seconds * 1000)
+        if documents:
+            wanted = LOCK_SECONDS * documents / max(seconds, 1e-6)
+            self.rows = int(min(MAX_BATCH, max(MIN_BATCH, wanted)))
 
 
-def _import_one(rt: Runtime, line: int, record: dict[str, str] | str, pdf_dir: Path, report: ImportReport,
-                actor: str) -> None:
+def _batches(rows: Iterator[Row], pace: Pace) -> Iterator[list[Row]]:
+    while batch := list(islice(rows, pace.rows)):
+        yield batch
+
+
+def _prepare(rt: Runtime, rows: list[Row], pdf_dir: Path) -> Batch:
+    batch = Batch(ImportReport(line=rows[-1].last), [])
+    customers = lru_cache(maxsize=None)(accounts.get_customer)  # a batch's rows share a few customers
+    for row in rows:
+        try:
+            batch.ready.append((row.first, _checked(rt, row, pdf_dir, customers)))
+        except MailflowError as exc:
+            batch.checked.errors.append((row.first, exc.message))
+    return batch
+
+
+def _checked(rt: Runtime, row: Row, pdf_dir: Path, customers: Callable[[str], Customer]) -> CheckedDocument:
+    if row.problem:
+        raise ValidationError(row.problem)
+    cells = row.cells
+    pdf, name = read_pdf_file(_inside(pdf_dir, cells["pdf"]))
+    item = DocumentInput(cells["customer"], cells["number"], cells["type"], cells["date"], cells["amount"], pdf, name)
+    return documents.store_pdf(rt, documents.check(item, customers))
+
+
+def _commit(rt: Runtime, batch: Batch, notify: str, actor: str, interrupts: HeldInterrupts,
+            report: ImportReport, pace: Pace) -> None:
+    """Publish a batch in one transaction and count it, with Ctrl-C held from its last write until counted."""
+    def work() -> ImportReport:
+        interrupts.release()  # a Ctrl-C held during an attempt that failed is honoured now
+        started = time.monotonic()  # the write lock is ours from here (BEGIN IMMEDIATE)
+        outcome = _publish(rt, batch, notify, actor)
+        pace.record(len(batch.ready), time.monotonic() - started)
+        interrupts.hold()
+        return outcome
+
+    if not batch.ready:  # every row refused already: nothing to write
+        report.add(batch.checked)
+        return
+    what = f"importing lines up to {batch.checked.line}"
     try:
-        if isinstance(record, str):
-            raise ValidationError(record)
-        with rt.db.atomic():  # a savepoint: a failing row leaves the batch's other rows alone
-            publish(rt, _input(record, pdf_dir), actor=actor)
-        report.imported += 1
-    except MailflowError as exc:
-        report.errors.append((line, exc.message))
+        outcome = transaction(work, what)
+    except IntegrityError:  # PostgreSQL: another process published one of these numbers meanwhile
+        outcome = transaction(work, what)
+    report.add(outcome)
+    interrupts.release()
 
 
-def _input(record: dict[str, str], pdf_dir: Path) -> DocumentInput:
-    pdf, name = read_pdf_file(_inside(pdf_dir, record["pdf"]))
-    return DocumentInput(record["customer"], record["number"], record["type"], record["date"], record["amount"],
-                         pdf, name)
+def _publish(rt: Runtime, batch: Batch, notify: str, actor: str) -> ImportReport:
+    """Within the transaction; a conflict is found before its row writes anything, so the rest goes on."""
+    outcome = replace(batch.checked, errors=list(batch.checked.errors))  # afresh for each attempt
+    publication = Publication(rt, [doc for _, doc in batch.ready], actor, notify)
+    for line, doc in batch.ready:
+        try:
+            published = publication.publish_once(doc)
+        except Conflict as exc:
+            outcome.errors.append((line, exc.message))
+            continue
+        outcome.imported += published is not None
+        outcome.skipped += published is None
+    outcome.errors.sort()
+    return outcome
+
+
+def _audit(rt: Runtime, actor: str, table: Table, report: ImportReport, notify: str) -> None:
+    audit.record(rt, actor, "document.import", table.name, imported=report.imported, skipped=report.skipped,
+                 refused=len(report.errors), notify=notify, summaries=report.summaries)
 
 
 def _inside(folder: Path, name: str) -> Path:
@@ -82,6 +187,35 @@ def _inside(folder: Path, name: str) -> Path:
     return target
 
 
-def count_rows(csv_path: Path) -> int:
-    with csv_path.open("rb") as handle:
-        return max(0, sum(1 for _ in handle) - 1)
+class HeldInterrupts:
+    """Ctrl-C as usual, except between a batch's last write and its being counted, when it waits for that:
+    then the report says exactly what the database holds. Only the main thread can take signals."""
+
+    def __init__(self) -> None:
+        self._holding = self._caught = self._installed = False
+        self._previous: object = None
+
+    def __enter__(self) -> "HeldInterrupts":
+        main = threading.current_thread() is threading.main_thread()
+        if main and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # ignored (a background job): stay so
+            self._previous = signal.signal(signal.SIGINT, self._on_interrupt)
+            self._installed = True
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)  # type: ignore[arg-type]
+
+    def _on_interrupt(self, signum: int, frame: FrameType | None) -> None:
+        if not self._holding:
+            raise KeyboardInterrupt
+        self._caught = True
+
+    def hold(self) -> None:
+        self._holding = True
+
+    def release(self) -> None:
+        self._holding = False
+        if self._caught:
+            self._caught = False
+            raise KeyboardInterrupt

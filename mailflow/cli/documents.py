@@ -6,9 +6,15 @@ from pathlib import Path
 
 import click
 
+from peewee import InterfaceError, OperationalError
+
 from mailflow import documents, importer
+from mailflow.cli.scheduler import progress
 from mailflow.cli.state import runtime
+from mailflow.db import first_line
+from mailflow.errors import StorageError
 from mailflow.models import Customer, Document
+from mailflow.tabular import Table
 
 
 def register(cli: click.Group) -> None:
@@ -40,16 +46,42 @@ def document_add(customer: str, number: str, doc_type: str, doc_date: str, amoun
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--pdf-dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Folder holding the PDFs named in the CSV's pdf column.")
-def document_import(csv_file: Path, pdf_dir: Path) -> None:
-    """Publish every row of CSV_FILE (columns: customer,number,type,date,amount,pdf)."""
-    rt = runtime()
-    with click.progressbar(length=importer.count_rows(csv_file), label="importing", file=click.get_text_stream("stderr")) as bar:
-        report = importer.import_csv(rt, csv_file, pdf_dir, progress=bar.update)
-    for line, message in report.errors:
-        click.echo(f"line {line}: {message}", err=True)
-    click.echo(f"imported {report.imported} document(s), {len(report.errors)} row(s) refused")
+@click.option("--notify", "notify_mode", type=click.Choice(documents.NOTIFY_MODES), default="each",
+              show_default=True,
+              help="each: every recipient as their preference says; coalesce: one mail per recipient for the "
+                   "whole import (digest subscribers keep their digest); none: no mail at all (history).")
+def document_import(csv_file: Path, pdf_dir: Path, notify_mode: str) -> None:
+    """Publish every row of CSV_FILE (columns: customer,number,type,date,amount,pdf).
+
+    UTF-8 or Windows-1252, commas, semicolons or tabs. Rows already published identically are skipped, so
+    running the same import again resumes one that was interrupted. Exit 65 when a row was refused, 75 when
+    the database failed, 130 on Ctrl-C: in every case after a summary of what was committed.
+    """
+    report = importer.ImportReport()
+    try:
+        _import(csv_file, pdf_dir, notify_mode, report)
+    except KeyboardInterrupt:
+        _show(report, "interrupted")
+        raise SystemExit(130) from None
+    except (StorageError, OperationalError, InterfaceError) as exc:  # retried while busy, and still failing
+        _show(report, "stopped: the database failed")
+        raise StorageError(exc.message if isinstance(exc, StorageError) else f"database failed: {first_line(exc)}") \
+            from exc
+    _show(report)
     if report.errors:
         raise SystemExit(65)
+
+
+def _import(csv_file: Path, pdf_dir: Path, notify_mode: str, report: importer.ImportReport) -> None:
+    rt = runtime()
+    with Table(csv_file, importer.COLUMNS) as table, progress(table.layout.lines - 1, "importing") as step:
+        importer.import_csv(rt, table, pdf_dir, report, notify_mode, progress=step)
+
+
+def _show(report: importer.ImportReport, stopped: str | None = None) -> None:
+    for line, message in report.errors:
+        click.echo(f"line {line}: {message}", err=True)
+    click.echo(report.summary(stopped))
 
 
 @document.command("list")

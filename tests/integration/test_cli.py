@@ -138,14 +138,14 @@ def test_csv_import_publishes_good_rows_and_reports_bad_ones(env, tmp_path):
         "XX1000000,F2026-0003,invoice,2026-10-03,10,f3.pdf\n"
         "DL2123456,F2026-0004,invoice,2026-10-04,10,missing.pdf\n"
         "DL2123456,F2026-0005,invoice,2026-10-05,10,../secret.pdf\n"
-        "DL2123456,F2026-0001,invoice,2026-10-01,100.00,f1.pdf\n"
+        "DL2123456,F2026-0001,invoice,2026-10-01,100.01,f1.pdf\n"
         "DL2123456,F2026-0006,invoice\n"
         "DL2123456,F2026-0007,invoice,2026-10-07,77.70,f3.pdf\n")
     result = run(env, "document", "import", str(csv_file), "--pdf-dir", str(pdfs))
     assert result.exit_code == 65
     assert "imported 2 document(s), 6 row(s) refused" in result.output
     for line, reason in [(3, "must be zero or positive"), (4, "unknown"), (5, "PDF file not found"),
-                         (6, "must be a file inside"), (7, "already exists"), (8, "wrong number of fields")]:
+                         (6, "must be a file inside"), (7, "already exists for issuer DL2 with another amount"), (8, "wrong number of fields")]:
         assert f"line {line}: " in result.output and reason in result.output
     assert sorted(d.number for d in Document.select()) == ["F2026-0001", "F2026-0007"]
 
