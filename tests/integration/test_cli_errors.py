@@ -10,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Iterator
+from urllib.parse import urlsplit
 
 import click
 import pytest
@@ -25,7 +26,7 @@ from mailflow.models import Outbox
 from tests.support import factories
 from tests.support.cli import invoke
 from tests.support.inbound import message
-from tests.support.processes import ROOT, mailflow_env
+from tests.support.processes import ROOT, mailflow_env, start, stop, wait_for
 
 PASSWORD = "s3cret-pw"
 UNKNOWN = "nobody@example.be"
@@ -192,6 +193,26 @@ def test_a_role_that_cannot_start_stops_the_roles_started_before_it(rt, held_por
     done = mailflow(serve_env(rt, held_port, smtp), "serve", "--role", "inbound", "--role", "web")
     assert_refused(done, "[web]", held_port)
     socket.create_server(("127.0.0.1", smtp)).close()  # the inbound door it had opened is closed again
+
+
+def with_password(url: str) -> str:
+    parts = urlsplit(url)
+    return parts._replace(netloc=f"{parts.username}:{PASSWORD}@{parts.hostname}:{parts.port or 5432}").geturl()
+
+
+def test_init_and_serve_show_the_database_without_its_password(rt, tmp_path):
+    if not rt.config.database.url.startswith("postgresql"):
+        pytest.skip("needs MAILFLOW_TEST_DATABASE_URL (PostgreSQL) for a URL with a password")
+    env = mailflow_env(rt.config, database_url=with_password(rt.config.database.url))  # trust auth ignores it
+    done = mailflow(env, "init")
+    assert done.returncode == 0 and ":***@" in done.stdout and PASSWORD not in done.stdout + done.stderr
+    log = tmp_path / "serve.log"
+    server = start(["serve", "--role", "worker"], env, log)
+    try:
+        wait_for(lambda: "serving roles" in log.read_text(), 60, "serve to start", (server,))
+    finally:
+        stop(server)
+    assert server.returncode == 0 and ":***@" in log.read_text() and PASSWORD not in log.read_text()
 
 
 # The CLI's edge, in this process: a database error raised deep inside a command.
