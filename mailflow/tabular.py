@@ -126,12 +126,14 @@ class Table:
                 yield Row(first, self._reader.line_num, problem=f"unreadable CSV ({exc})")
                 continue
             row = self._row(first, record)
-            if row.problem or any(value.strip() for value in record):
+            if row is not None:
                 yield row
 
-    def _row(self, first: int, record: list[str]) -> Row:
+    def _row(self, first: int, record: list[str]) -> Row | None:
         last = self._reader.line_num
         problem = next((self._problems.pop(n) for n in range(first, last + 1) if n in self._problems), None)
+        if problem is None and not any(value.strip() for value in record):
+            return None  # a blank line, or one of empty cells as spreadsheets leave below the data
         if problem is None and (len(record) < self._width or any(v.strip() for v in record[self._width:])):
             problem = f"wrong number of fields ({len(record)}, the header has {self._width})"
         cells = {column: record[position] for column, position in self._index.items()} if problem is None else {}
