@@ -84,30 +84,30 @@ class Outcome:
 def record(outcomes: list[Outcome]) -> list[tuple[str, bool]]:
     """Write every outcome at once; each tells whether this worker still held the row's lease.
 
-    One prepared statement run with executemany: building a query object per mail cost more than sending it.
+    The lease is checked by each UPDATE's own WHERE (owner and status), not read first: a worker whose
+    lease ran out and was taken over cannot overwrite the new owner's outcome, on any database.
+    One prepared statement per row in one transaction: building a query object per mail cost more
+    than sending it.
     """
     if not outcomes:
         return []
-    with database.atomic():
-        ours = _still_leased(outcomes)
-        params = [_outcome_params(o) for o in outcomes if o.row.id in ours]
-        if params:
-            database.cursor().executemany(_record_sql(), params)
-    return [(o.status, o.row.id in ours) for o in outcomes]
-
-
-def _still_leased(outcomes: list[Outcome]) -> set[int]:
     owner = outcomes[0].row.lease_owner
-    query = Outbox.select(Outbox.id).where(Outbox.id.in_([o.row.id for o in outcomes]),
-                                           Outbox.lease_owner == owner, Outbox.status == "sending")
-    return {row.id for row in query}
+    with database.atomic():
+        cursor = database.cursor()
+        ours = [_update(cursor, o, owner) for o in outcomes]
+    return [(o.status, still) for o, still in zip(outcomes, ours)]
+
+
+def _update(cursor, outcome: Outcome, owner: str | None) -> bool:
+    cursor.execute(_record_sql(), (*_outcome_params(outcome), owner))
+    return cursor.rowcount == 1
 
 
 def _record_sql() -> str:
     p = database.param
     return (f'UPDATE "{Outbox._meta.table_name}" SET status = {p}, last_response = {p}, '
             f"sent_at = COALESCE({p}, sent_at), next_attempt_at = COALESCE({p}, next_attempt_at), "
-            f"lease_until = NULL, lease_owner = NULL WHERE id = {p}")
+            f"lease_until = NULL, lease_owner = NULL WHERE id = {p} AND lease_owner = {p} AND status = 'sending'")
 
 
 def _outcome_params(o: Outcome) -> tuple[object, ...]:
