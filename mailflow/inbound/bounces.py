@@ -8,7 +8,7 @@ from email import message_from_bytes
 from email.policy import compat32
 
 from mailflow.clock import naive_utc
-from mailflow.errors import TokenError
+from mailflow.errors import StorageError, TokenError
 from mailflow.inbound.classification import BounceInfo
 from mailflow.inbound.outcome import Outcome
 from mailflow.inbound.parsing import parse_address
@@ -121,10 +121,27 @@ def _original_to(raw: bytes) -> list[str]:
     return []
 
 
+SCORE_ATTEMPTS = 10
+
+
 def add_point(rt: Runtime, address: str, reason: str) -> tuple[Suppression, bool]:
-    """Mailman-style score: one point a day at most, reset when stale; True when this suppressed it."""
+    """Mailman-style score: one point a day at most, reset when stale; True when this suppressed it.
+
+    Compare-and-set: the UPDATE applies only if the row is still as it was read, so two bounces for one
+    address handled at once (two workers on PostgreSQL) both count instead of one overwriting the other.
+    """
     now = naive_utc(rt.now())
-    row = _suppression(address)
+    for _ in range(SCORE_ATTEMPTS):
+        row = _suppression(address)
+        seen = (row.score, row.last_bounce_at, row.suppressed_at)
+        newly = _scored(rt, row, now, reason)
+        if _swap(row, seen):
+            return row, newly
+    raise StorageError(f"bounce score of {address} kept changing under us; try again")
+
+
+def _scored(rt: Runtime, row: Suppression, now: datetime, reason: str) -> bool:
+    """Apply one bounce to `row` in memory; True when it makes the address suppressed."""
     if row.last_bounce_at and now - row.last_bounce_at > timedelta(days=rt.config.bounces.stale_days):
         row.score = 0.0
     if row.score == 0 or row.last_bounce_at is None or row.last_bounce_at.date() < now.date():
@@ -133,8 +150,19 @@ def add_point(rt: Runtime, address: str, reason: str) -> tuple[Suppression, bool
     newly = row.score >= rt.config.bounces.score_threshold and not is_active(row)
     if newly:
         _set_suppressed(row, now, f"{reason} (score {row.score:g})")
-    row.save()
-    return row, newly
+    return newly
+
+
+def _swap(row: Suppression, seen: tuple[float, datetime | None, datetime | None]) -> bool:
+    score, last, suppressed = seen
+    return bool(Suppression.update(score=row.score, last_bounce_at=row.last_bounce_at, suppressed_at=row.suppressed_at,
+                                   lifted_at=row.lifted_at, reason=row.reason)
+                .where(Suppression.id == row.id, Suppression.score == score, _same(Suppression.last_bounce_at, last),
+                       _same(Suppression.suppressed_at, suppressed)).execute())
+
+
+def _same(column, value):
+    return column.is_null() if value is None else column == value
 
 
 def suppress(rt: Runtime, address: str, reason: str) -> Suppression:

@@ -115,3 +115,21 @@ def test_a_bounce_reaching_the_support_address_is_matched_by_the_returned_header
     send(inbound_smtp, raw, "", f"support@{REPLY_DOMAIN}")
     settle(smtp_rt)
     assert InboundMessage.get().outbox_id == Outbox.get(Outbox.recipient == MARIE).id
+
+
+def test_a_bounce_scored_while_staff_lift_the_suppression_does_not_undo_the_lift(rt, clock):
+    """The score is written only if the row is still as it was read: a lift meanwhile makes it read again."""
+    from mailflow import support  # noqa: PLC0415
+    from mailflow.clock import naive_utc  # noqa: PLC0415
+    from mailflow.inbound import bounces  # noqa: PLC0415
+    address = "dead@example.be"
+    for _ in range(int(rt.config.bounces.score_threshold)):
+        bounces.add_point(rt, address, "5.1.1")
+        clock.advance(days=1)
+    stale = bounces._suppression(address)  # a worker reads the row…
+    seen = (stale.score, stale.last_bounce_at, stale.suppressed_at)
+    support.lift_suppression(rt, stale.id, "staff@example.be")  # …staff lift it…
+    bounces._scored(rt, stale, naive_utc(rt.now()), "5.1.1")
+    assert not bounces._swap(stale, seen)  # …and the worker's write of what it read is refused
+    row, newly = bounces.add_point(rt, address, "5.1.1")  # read again: one point on a lifted address
+    assert (row.score, newly, row.lifted_at is not None) == (1.0, False, True)
