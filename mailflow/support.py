@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 from html import escape
 
 from mailflow import accounts, audit, validation
 from mailflow.clock import naive_utc
 from mailflow.errors import NotFound, ValidationError
+from mailflow.inbound import processing
 from mailflow.models import InboundMessage, Outbox, Suppression
 from mailflow.outbound import outbox
 from mailflow.outbound.composer import Envelope, compose, new_message_id, one_line
@@ -25,18 +25,9 @@ def inbound_message(message_id: int) -> InboundMessage:
 
 
 def reprocess(rt: Runtime, message_id: int, actor: str) -> None:
-    """Run the inbound pipeline on a stored message again, or queue it for the inbound worker."""
-    message = inbound_message(message_id)
-    try:
-        processing = importlib.import_module("mailflow.inbound.processing")
-    except ModuleNotFoundError:
-        processing = None
-    if processing is not None and hasattr(processing, "reprocess"):
-        processing.reprocess(rt, message.id)
-    else:  # "received" is what the inbound worker picks up next
-        (InboundMessage.update(status="received", error=None, lease_until=None)
-         .where(InboundMessage.id == message.id).execute())
-    audit.record(rt, actor, "inbound.reprocess", str(message.id))
+    """Run the inbound pipeline on a stored message again, now."""
+    processing.reprocess(rt, inbound_message(message_id).id)
+    audit.record(rt, actor, "inbound.reprocess", str(message_id))
 
 
 def answer(rt: Runtime, message_id: int, body: str, actor: str) -> Outbox:

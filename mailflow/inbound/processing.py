@@ -148,8 +148,10 @@ def _record_failure(rt: Runtime, row: InboundMessage, exc: Exception, u: Underst
 
 
 def retry_failed(rt: Runtime) -> int:
-    """Put every failed message back in line (`mailflow inbound process --retry-failed`)."""
-    return InboundMessage.update(status="received", error=None).where(InboundMessage.status == "failed").execute()
+    """Put every failed message back in line (`mailflow inbound process --retry-failed`), each with a fresh
+    count of attempts: otherwise one that failed MAX_ATTEMPTS times fails again without being read."""
+    return (InboundMessage.update(status="received", error=None, attempts=0)
+            .where(InboundMessage.status == "failed").execute())
 
 
 def reprocess(rt: Runtime, message_id: int) -> InboundMessage:

@@ -172,3 +172,15 @@ def test_a_message_whose_processing_fails_is_kept_and_can_be_reprocessed(smtp_rt
     assert retry_failed(smtp_rt) == 1 and InboundWorker(smtp_rt).flush() == {"processed": 1}
     assert InboundMessage.get_by_id(failed.id).error is None
     assert Outbox.select().where(Outbox.kind == "duplicate").count() == 1
+
+
+def test_a_message_that_gave_up_after_crashes_is_read_afresh_when_retried(smtp_rt, relay, inbound_smtp,
+                                                                          marie_reply_to):
+    from mailflow.inbound.processing import MAX_ATTEMPTS  # noqa: PLC0415
+    send(inbound_smtp, message(MARIE, marie_reply_to, "RE: Facture", "HEBDOMADAIRE"), MARIE, marie_reply_to)
+    # as if its worker had been killed MAX_ATTEMPTS times in the middle of it
+    InboundMessage.update(attempts=MAX_ATTEMPTS).execute()
+    assert InboundWorker(smtp_rt).flush() == {"failed": 1}
+    assert "gave up after" in InboundMessage.get().error
+    assert retry_failed(smtp_rt) == 1 and InboundWorker(smtp_rt).flush() == {"processed": 1}
+    assert InboundMessage.get().attempts == 1
