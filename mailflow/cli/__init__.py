@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import sys
 
 import click
+import psycopg2
 from peewee import DatabaseError, DataError, IntegrityError, InterfaceError
 
 from mailflow.cli import customers, documents, inbound, outbox, scheduler, service, web
@@ -14,6 +16,10 @@ from mailflow.db import first_line, is_busy, redacted
 from mailflow.errors import Conflict, MailflowError, StorageError, ValidationError
 
 log = logging.getLogger(__name__)
+# peewee's errors, and the drivers' own where code runs SQL on a raw cursor past peewee's wrapping
+DATABASE_ERRORS = (DatabaseError, InterfaceError, sqlite3.Error, psycopg2.Error)
+INTEGRITY_ERRORS = (IntegrityError, sqlite3.IntegrityError, psycopg2.IntegrityError)
+DATA_ERRORS = (DataError, sqlite3.DataError, psycopg2.DataError)
 
 
 class MailflowGroup(click.Group):
@@ -22,7 +28,7 @@ class MailflowGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except (DatabaseError, InterfaceError) as exc:
+        except DATABASE_ERRORS as exc:
             log.debug("database error", exc_info=True)  # -v shows where it came from
             fail(ctx, database_error(exc, ctx.find_object(CliState)))
         except MailflowError as exc:
@@ -34,12 +40,12 @@ def fail(ctx: click.Context, exc: MailflowError) -> None:
     ctx.exit(exc.exit_code)
 
 
-def database_error(exc: DatabaseError | InterfaceError, state: CliState | None) -> MailflowError:
+def database_error(exc: Exception, state: CliState | None) -> MailflowError:
     """What a database error raised inside a command means to the person who ran it."""
     reason = first_line(exc)
-    if isinstance(exc, IntegrityError):  # another writer stored the same thing first
+    if isinstance(exc, INTEGRITY_ERRORS):  # another writer stored the same thing first
         return Conflict(f"conflicts with what is already stored: {reason}")
-    if isinstance(exc, DataError):
+    if isinstance(exc, DATA_ERRORS):
         return ValidationError(f"the database refused a value: {reason}")
     if is_busy(exc):
         return StorageError(f"database busy, try again later: {reason}")

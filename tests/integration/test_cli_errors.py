@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -13,6 +14,7 @@ from typing import Iterator
 from urllib.parse import urlsplit
 
 import click
+import psycopg2
 import pytest
 from peewee import IntegrityError, OperationalError
 
@@ -227,6 +229,8 @@ def env(database_url: str, tmp_path: Path, rt) -> dict[str, str]:
     (OperationalError("server closed the connection unexpectedly"), 75, "error: database unavailable ("),
     (OperationalError("database is locked"), 75, "error: database busy, try again later"),
     (IntegrityError("UNIQUE constraint failed: user.email"), 65, "error: conflicts with what is already stored"),
+    (sqlite3.OperationalError("database is locked"), 75, "error: database busy"),  # from a raw cursor
+    (psycopg2.OperationalError("server closed the connection unexpectedly"), 75, "error: database unavailable"),
 ])
 def test_a_database_error_inside_a_command_is_an_error_line(rt, env, monkeypatch, error, code, words):
     def fail(email: str) -> None:
