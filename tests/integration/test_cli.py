@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from mailflow.cli import cli
+from mailflow.migrations import available
 from mailflow.models import Customer, Document, Notification, Outbox, SchemaVersion, User
 from mailflow.pdf import simple_pdf
 
@@ -171,10 +172,11 @@ def test_python_dash_m_runs_the_same_command(env):
 
 
 def test_init_applies_the_migrations_once(env):
+    versions = [number for number, _, _ in available()]
     first = run(env, "init")
-    assert first.exit_code == 0 and "schema version 3" in first.output
+    assert first.exit_code == 0 and f"schema version {versions[-1]}" in first.output
     assert run(env, "init").exit_code == 0
-    assert [v.version for v in SchemaVersion.select()] == [1, 2, 3]
+    assert [v.version for v in SchemaVersion.select()] == versions
 
 
 def test_demo_fills_an_empty_database_and_refuses_a_filled_one(env):
