@@ -71,7 +71,8 @@ class Server:
 
 def inbound_env(rt, **extra) -> dict[str, str]:
     return mailflow_env(rt.config, inbound_imap_enabled="false", inbound_lease_seconds=2,
-                        inbound_poll_seconds=0.1, inbound_answers_per_day=100_000, **extra)
+                        inbound_poll_seconds=0.1, inbound_answers_per_day=100_000,
+                        inbound_unsigned_answers_per_day=100_000, **extra)
 
 
 class Cut(threading.Event):
