@@ -49,7 +49,10 @@ def _make(url: str, root: Path, busy_timeout: float) -> Database:
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         path = path if path.is_absolute() else root / path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a folder that cannot be made: as unreachable as a server that is down
+            raise StorageError(f"database unreachable ({url}): {first_line(exc)}") from exc
         pragmas = SQLITE_PRAGMAS | {"busy_timeout": int(busy_timeout * 1000)}
         return SqliteDatabase(str(path), pragmas=pragmas, timeout=busy_timeout, lock_type=SQLITE_LOCK)
     parts = urlparse(url)

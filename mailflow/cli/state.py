@@ -9,8 +9,6 @@ import click
 from peewee import InterfaceError, OperationalError
 
 from mailflow.config import Config, load_config
-from mailflow.db import first_line, redacted
-from mailflow.errors import StorageError
 from mailflow.runtime import Runtime, open_runtime
 
 log = logging.getLogger(__name__)
@@ -29,7 +27,7 @@ class CliState:
 
     def runtime(self) -> Runtime:
         if self._runtime is None:
-            self._runtime = _open(self.config())
+            self._runtime = open_runtime(self.config())
         return self._runtime
 
     def database_url(self) -> str | None:
@@ -42,13 +40,6 @@ class CliState:
                 self._runtime.close()
         except (OperationalError, InterfaceError) as exc:  # the command's outcome is already decided
             log.warning("closing the database connection failed: %s", exc)
-
-
-def _open(config: Config) -> Runtime:
-    try:
-        return open_runtime(config)
-    except OSError as exc:  # the SQLite file's folder cannot be made: as unreachable as a server that is down
-        raise StorageError(f"database unreachable ({redacted(config.database.url)}): {first_line(exc)}") from exc
 
 
 def runtime() -> Runtime:

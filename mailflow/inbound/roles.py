@@ -13,9 +13,10 @@ from mailflow.serve import role, thread
 
 @role("inbound")
 def start_inbound(rt: Runtime, stop: threading.Event) -> list[threading.Thread]:
+    # The door first: a taken port stops the role before any thread of it runs.
+    server = InboundSmtpServer(rt).start() if rt.config.inbound.smtp.enabled else None
     threads = [thread("inbound-worker", lambda: InboundWorker(rt).run(stop))]
-    if rt.config.inbound.smtp.enabled:
-        server = InboundSmtpServer(rt).start()  # listening before serve reports the role started
+    if server is not None:
         threads.append(thread("inbound-smtp", lambda: _serve_smtp(server, stop)))
     if rt.config.inbound.imap.enabled:
         poller = make_poller(rt)
