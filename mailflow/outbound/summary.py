@@ -44,11 +44,11 @@ class Summary:
 
 def send_pending(rt: Runtime, chunk: int = digests.CHUNK) -> int:
     """Queue one summary per recipient of every pending immediate notification; how many were queued."""
-    period = _until_now(rt.now())
+    period = pending_period(rt.now())
     return sum(_send_chunk(rt, ids, period) for ids in digests.recipient_chunks(period, chunk))
 
 
-def _until_now(now: datetime) -> Period:
+def pending_period(now: datetime) -> Period:
     """Everything created up to now, as the digest code reads a period (its end is all it looks at)."""
     today = now.astimezone(ZoneInfo("UTC")).date()
     return Period(FREQUENCY, today, today + timedelta(days=2), ZoneInfo("UTC"))
