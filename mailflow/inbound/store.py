@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
+from email.header import Header, decode_header
 from email.parser import BytesHeaderParser
 from email.policy import compat32
+from email.utils import parseaddr
 
 from peewee import DatabaseError, IntegrityError, InterfaceError
 
@@ -96,11 +98,32 @@ def _existing(key: str) -> InboundMessage:
 
 
 def dedup_key(raw: bytes) -> tuple[str, str | None]:
-    """SHA-256 of the normalized Message-ID, or of the bytes when there is none; and that Message-ID."""
-    message_id = normalized_message_id(raw)
-    if message_id:
-        return hashlib.sha256(b"message-id:" + message_id.encode("utf-8", "replace")).hexdigest(), message_id
-    return hashlib.sha256(raw).hexdigest(), None
+    """SHA-256 of the normalized Message-ID with the From address, or of the bytes when there is no
+    Message-ID; and that Message-ID.
+
+    A Message-ID alone is not enough: anyone can write one already used (by mistake or to have a genuine
+    reply dropped). The From address is in the bytes, so every door (SMTP, IMAP, pipe) finds the same one,
+    and an MTA retry or an IMAP re-poll of the same message still gets the same key.
+    """
+    message_id, sender = _identity(raw)
+    if not message_id:
+        return hashlib.sha256(raw).hexdigest(), None
+    key = b"message-id:" + _utf8(message_id) + b"\nfrom:" + _utf8(sender)
+    return hashlib.sha256(key).hexdigest(), message_id
+
+
+def _identity(raw: bytes) -> tuple[str | None, str]:
+    """The normalized Message-ID and From address, read by the fast path when the header block allows."""
+    end = _plain_end(raw)
+    if end is None:
+        head = _header_block(raw)
+        return _normal_id(head.get("Message-ID")), _normal_address(head.get("From"))
+    return (_normal_id(_line_value(_MESSAGE_ID_LINE, raw, end)),
+            _normal_address(_line_value(_FROM_LINE, raw, end)))
+
+
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")  # surrogates stand for undecodable bytes: keep them apart
 
 
 def normalized_message_id(raw: bytes) -> str | None:
@@ -108,6 +131,18 @@ def normalized_message_id(raw: bytes) -> str | None:
     value = _plain_message_id(raw)
     if value is _UNSURE:
         value = _header_block(raw).get("Message-ID")
+    return _normal_id(value)
+
+
+def normalized_sender(raw: bytes) -> str:
+    """The From header's address, lower-cased; '' when there is none."""
+    value = _plain_from(raw)
+    if value is _UNSURE:
+        value = _header_block(raw).get("From")
+    return _normal_address(value)
+
+
+def _normal_id(value: object) -> str | None:
     if not value:
         return None
     text = _text("".join(str(value).split()))
@@ -116,10 +151,26 @@ def normalized_message_id(raw: bytes) -> str | None:
     return text[:998] or None
 
 
+def _normal_address(value: object) -> str:
+    if not value:
+        return ""
+    return _text(parseaddr(" ".join(_header_text(value).split()))[1]).lower()
+
+
+def _header_text(value: object) -> str:
+    """A header value as text; 8-bit bytes (the parser hands those over as a Header) decoded as UTF-8, with
+    undecodable bytes kept distinct rather than all turned into the same replacement character."""
+    if not isinstance(value, Header):
+        return str(value)
+    return "".join(part.decode("utf-8", "surrogateescape") if isinstance(part, bytes) else part
+                   for part, _ in decode_header(value))
+
+
 _UNSURE = object()
 _HEADER_LINE = rb"[\x21-\x39\x3b-\x7e]+:[\t\x20-\x7e]*"
 _PLAIN_HEAD = re.compile(_HEADER_LINE + rb"(?:\r?\n(?:" + _HEADER_LINE + rb"|[ \t][\t\x20-\x7e]*))*")
 _MESSAGE_ID_LINE = re.compile(rb"(?im)^message-id:(.*(?:\n[ \t].*)*)")
+_FROM_LINE = re.compile(rb"(?im)^from:(.*(?:\n[ \t].*)*)")
 
 
 def _plain_message_id(raw: bytes) -> str | None | object:
@@ -127,12 +178,26 @@ def _plain_message_id(raw: bytes) -> str | None | object:
     expressions; _UNSURE otherwise.
 
     The email parser costs several times more than the rest of storing a message; this gives what it
-    gives for such blocks (tests/unit/test_inbound_store.py checks both agree) and leaves it the rest.
+    gives for such blocks (tests/unit/test_message_id.py checks both agree) and leaves it the rest.
     """
+    end = _plain_end(raw)
+    return _UNSURE if end is None else _line_value(_MESSAGE_ID_LINE, raw, end)
+
+
+def _plain_from(raw: bytes) -> str | None | object:
+    """The From header's text, as _plain_message_id reads the Message-ID."""
+    end = _plain_end(raw)
+    return _UNSURE if end is None else _line_value(_FROM_LINE, raw, end)
+
+
+def _plain_end(raw: bytes) -> int | None:
+    """Where the header block ends, when it is plain enough for the regular expressions; None otherwise."""
     end = _HEAD_END.search(raw)
-    if end is None or not _is_plain(raw, end.start()):
-        return _UNSURE
-    found = _MESSAGE_ID_LINE.search(raw, 0, end.start())
+    return end.start() if end is not None and _is_plain(raw, end.start()) else None
+
+
+def _line_value(line: re.Pattern[bytes], raw: bytes, end: int) -> str | None:
+    found = line.search(raw, 0, end)
     return found.group(1).decode("ascii") if found else None
 
 
@@ -142,10 +207,15 @@ def _is_plain(raw: bytes, end: int) -> bool:
     return _PLAIN_HEAD.fullmatch(raw, 0, end) is not None
 
 
+_MAX_HEAD = 1 << 20
+
+
 def _header_block(raw: bytes):
-    # Only the header block is parsed: a 20 MB body must not be decoded to find one header.
+    # Only the header block is parsed: a 20 MB body must not be decoded to find one header (nor a 20 MB
+    # message without a blank line decoded whole: no real header block is a megabyte long).
     end = _HEAD_END.search(raw)
     head = raw[: end.end()] if end else raw
+    head = head[:_MAX_HEAD]
     return BytesHeaderParser(policy=compat32).parsebytes(head)
 
 
