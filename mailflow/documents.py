@@ -60,6 +60,8 @@ def read_pdf_file(path: str | Path) -> tuple[bytes, str]:
         return file.read_bytes(), file.name
     except (FileNotFoundError, IsADirectoryError):
         raise ValidationError(f"PDF file not found: {file}", field="pdf") from None
+    except OSError as exc:  # unreadable (permissions, a device): that row's problem, not the import's
+        raise ValidationError(f"PDF file {file} cannot be read: {exc.strerror}", field="pdf") from None
 
 
 def check(item: DocumentInput, customers: Callable[[str], Customer] = accounts.get_customer) -> CheckedDocument:

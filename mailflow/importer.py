@@ -83,11 +83,11 @@ def import_csv(rt: Runtime, table: Table, pdf_dir: Path, report: ImportReport, n
 
     `report` always holds what is committed, also when this raises (Ctrl-C, a database gone).
     """
-    pace = Pace(0.0 if is_postgres() else GAP_SECONDS)
-    with HeldInterrupts() as interrupts:
-        for rows in _batches(table.rows(), pace):
+    run = Run(rt, pdf_dir, notify, actor, report, Pace(0.0 if is_postgres() else GAP_SECONDS))
+    with run.interrupts:
+        for rows in _batches(table.rows(), run.pace):
             before = report.line
-            _commit(rt, _prepare(rt, rows, pdf_dir), notify, actor, interrupts, report, pace)
+            run.commit(run.prepare(rows))
             progress(report.line - before)
     report.summaries = summary.send_pending(rt)
     transaction(lambda: _audit(rt, actor, table, report, notify), "recording the import")
@@ -130,49 +130,96 @@ def _batches(rows: Iterator[Row], pace: Pace) -> Iterator[list[Row]]:
         yield batch
 
 
-def _prepare(rt: Runtime, rows: list[Row], pdf_dir: Path) -> Batch:
-    batch = Batch(ImportReport(line=rows[-1].last), [])
-    customers = lru_cache(maxsize=None)(accounts.get_customer)  # a batch's rows share a few customers
-    for row in rows:
-        try:
-            batch.ready.append((row.first, _checked(rt, row, pdf_dir, customers)))
-        except MailflowError as exc:
-            batch.checked.errors.append((row.first, exc.message))
-    return batch
+class HeldInterrupts:
+    """Ctrl-C as usual, except between a batch's last write and its being counted, when it waits for that:
+    then the report says exactly what the database holds. Only the main thread can take signals."""
+
+    def __init__(self) -> None:
+        self._holding = self._caught = self._installed = False
+        self._previous: object = None
+
+    def __enter__(self) -> "HeldInterrupts":
+        main = threading.current_thread() is threading.main_thread()
+        if main and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # ignored (a background job): stay so
+            self._previous = signal.signal(signal.SIGINT, self._on_interrupt)
+            self._installed = True
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)  # type: ignore[arg-type]
+
+    def _on_interrupt(self, signum: int, frame: FrameType | None) -> None:
+        if not self._holding:
+            raise KeyboardInterrupt
+        self._caught = True
+
+    def hold(self) -> None:
+        self._holding = True
+
+    def release(self) -> None:
+        self._holding = False
+        if self._caught:
+            self._caught = False
+            raise KeyboardInterrupt
 
 
-def _checked(rt: Runtime, row: Row, pdf_dir: Path, customers: Callable[[str], Customer]) -> CheckedDocument:
-    if row.problem:
-        raise ValidationError(row.problem)
-    cells = row.cells
-    pdf, name = read_pdf_file(_inside(pdf_dir, cells["pdf"]))
-    item = DocumentInput(cells["customer"], cells["number"], cells["type"], cells["date"], cells["amount"], pdf, name)
-    return documents.store_pdf(rt, documents.check(item, customers))
+@dataclass
+class Run:
+    """One import under way: where it reads PDFs, how it tells people, and what it has committed."""
 
+    rt: Runtime
+    pdf_dir: Path
+    notify: str
+    actor: str
+    report: ImportReport
+    pace: Pace
+    interrupts: HeldInterrupts = field(default_factory=HeldInterrupts)
 
-def _commit(rt: Runtime, batch: Batch, notify: str, actor: str, interrupts: HeldInterrupts,
-            report: ImportReport, pace: Pace) -> None:
-    """Publish a batch in one transaction and count it, with Ctrl-C held from its last write until counted."""
-    def work() -> ImportReport:
-        interrupts.release()  # a Ctrl-C held during an attempt that failed is honoured now
-        pace.began()
-        outcome = _publish(rt, batch, notify, actor)
-        pace.held(len(batch.ready))
-        interrupts.hold()
+    def prepare(self, rows: list[Row]) -> Batch:
+        batch = Batch(ImportReport(line=rows[-1].last), [])
+        customers = lru_cache(maxsize=None)(accounts.get_customer)  # a batch's rows share a few customers
+        for row in rows:
+            try:
+                batch.ready.append((row.first, self._checked(row, customers)))
+            except MailflowError as exc:
+                batch.checked.errors.append((row.first, exc.message))
+        return batch
+
+    def _checked(self, row: Row, customers: Callable[[str], Customer]) -> CheckedDocument:
+        if row.problem:
+            raise ValidationError(row.problem)
+        cells = row.cells
+        pdf, name = read_pdf_file(_inside(self.pdf_dir, cells["pdf"]))
+        item = DocumentInput(cells["customer"], cells["number"], cells["type"], cells["date"], cells["amount"],
+                             pdf, name)
+        return documents.store_pdf(self.rt, documents.check(item, customers))
+
+    def commit(self, batch: Batch) -> None:
+        """Publish a batch in one transaction and count it, with Ctrl-C held from its last write until counted."""
+        if not batch.ready:  # every row refused already: nothing to write
+            self.report.add(batch.checked)
+            return
+        self.pace.wait_turn()
+        outcome = _transaction(lambda: self._attempt(batch), f"importing lines up to {batch.checked.line}")
+        self.pace.released()
+        self.report.add(outcome)
+        self.interrupts.release()
+
+    def _attempt(self, batch: Batch) -> ImportReport:
+        self.interrupts.release()  # a Ctrl-C held during an attempt that failed is honoured now
+        self.pace.began()
+        outcome = _publish(self.rt, batch, self.notify, self.actor)
+        self.pace.held(len(batch.ready))
+        self.interrupts.hold()
         return outcome
 
-    if not batch.ready:  # every row refused already: nothing to write
-        report.add(batch.checked)
-        return
-    what = f"importing lines up to {batch.checked.line}"
-    pace.wait_turn()
+
+def _transaction(work: Callable[[], ImportReport], what: str) -> ImportReport:
     try:
-        outcome = transaction(work, what)
+        return transaction(work, what)
     except IntegrityError:  # PostgreSQL: another process published one of these numbers meanwhile
-        outcome = transaction(work, what)
-    pace.released()
-    report.add(outcome)
-    interrupts.release()
+        return transaction(work, what)  # which the next attempt sees, and skips or refuses
 
 
 def _publish(rt: Runtime, batch: Batch, notify: str, actor: str) -> ImportReport:
@@ -206,37 +253,3 @@ def _inside(folder: Path, name: str) -> Path:
     if not name.strip() or target is None or not target.is_relative_to(root):
         raise ValidationError(f"PDF name {name!r} must be a file inside {folder}", field="pdf")
     return target
-
-
-class HeldInterrupts:
-    """Ctrl-C as usual, except between a batch's last write and its being counted, when it waits for that:
-    then the report says exactly what the database holds. Only the main thread can take signals."""
-
-    def __init__(self) -> None:
-        self._holding = self._caught = self._installed = False
-        self._previous: object = None
-
-    def __enter__(self) -> "HeldInterrupts":
-        main = threading.current_thread() is threading.main_thread()
-        if main and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # ignored (a background job): stay so
-            self._previous = signal.signal(signal.SIGINT, self._on_interrupt)
-            self._installed = True
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        if self._installed:
-            signal.signal(signal.SIGINT, self._previous)  # type: ignore[arg-type]
-
-    def _on_interrupt(self, signum: int, frame: FrameType | None) -> None:
-        if not self._holding:
-            raise KeyboardInterrupt
-        self._caught = True
-
-    def hold(self) -> None:
-        self._holding = True
-
-    def release(self) -> None:
-        self._holding = False
-        if self._caught:
-            self._caught = False
-            raise KeyboardInterrupt

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Iterator, Sequence
 
-from mailflow.errors import ValidationError
+from mailflow.errors import NotFound, ValidationError
 
 UTF8, CP1252 = "utf-8", "cp1252"
 ENCODING_NAMES = {UTF8: "UTF-8", CP1252: "Windows-1252"}
@@ -47,7 +47,7 @@ def sniff(path: Path) -> Layout:
     """UTF-8 when the whole file is valid UTF-8, checked a chunk at a time; otherwise Windows-1252."""
     decoder = codecs.getincrementaldecoder(UTF8)()
     valid, lines, last = True, 0, b"\n"
-    with path.open("rb") as handle:
+    with _opened(path) as handle:
         _refuse_utf16(handle.read(2))
         handle.seek(0)
         for chunk in iter(lambda: handle.read(CHUNK), b""):
@@ -55,6 +55,13 @@ def sniff(path: Path) -> Layout:
             valid = valid and _decodes(decoder, chunk)
     valid = valid and _decodes(decoder, b"", final=True)
     return Layout(UTF8 if valid else CP1252, lines + (last != b"\n"))
+
+
+def _opened(path: Path) -> BinaryIO:
+    try:
+        return path.open("rb")
+    except OSError as exc:
+        raise NotFound(f"cannot read {path}: {exc.strerror}", field="csv") from None
 
 
 def _decodes(decoder: codecs.IncrementalDecoder, chunk: bytes, final: bool = False) -> bool:
@@ -77,7 +84,7 @@ class Table:
     def __init__(self, path: Path, columns: Sequence[str]) -> None:
         self.name = path.name
         self.layout = sniff(path)
-        self._handle: BinaryIO = path.open("rb")
+        self._handle = _opened(path)
         self._problems: dict[int, str] = {}  # line number -> what is wrong with it, until a row claims it
         lines = self._lines()
         header = next(lines, "")

@@ -5,14 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-
-from peewee import InterfaceError, OperationalError
+from peewee import DatabaseError, InterfaceError
 
 from mailflow import documents, importer
 from mailflow.cli.scheduler import progress
 from mailflow.cli.state import runtime
 from mailflow.db import first_line
-from mailflow.errors import StorageError
+from mailflow.errors import MailflowError, StorageError
 from mailflow.models import Customer, Document
 from mailflow.tabular import Table
 
@@ -63,10 +62,14 @@ def document_import(csv_file: Path, pdf_dir: Path, notify_mode: str) -> None:
     except KeyboardInterrupt:
         _show(report, "interrupted")
         raise SystemExit(130) from None
-    except (StorageError, OperationalError, InterfaceError) as exc:  # retried while busy, and still failing
+    except (StorageError, DatabaseError, InterfaceError) as exc:  # retried while busy, and still failing
         _show(report, "stopped: the database failed")
-        raise StorageError(exc.message if isinstance(exc, StorageError) else f"database failed: {first_line(exc)}") \
-            from exc
+        if isinstance(exc, StorageError):
+            raise
+        raise StorageError(f"the database failed: {first_line(exc)}") from exc
+    except MailflowError:  # the file as a whole: unreadable, or a header without the columns
+        _show(report)
+        raise
     _show(report)
     if report.errors:
         raise SystemExit(65)
