@@ -6,6 +6,7 @@ import argparse
 import csv
 import email
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,11 +50,23 @@ class TrimResult:
 
 
 # sisimai's `hard` is its reason word alone (userunknown, hostunknown, hasmoved; notaccept unless 4xx), whatever
-# the code. mailflow's `permanent` means "the address is dead": the same reasons plus a disabled mailbox
-# (sisimai's `suspend`), and only when the server refused for good (class 5): a 4xx "user unknown" is a server
-# saying "try later" (Postfix's soft_bounce, a directory lookup that failed), a disabled mailbox at 5.x.x is as
-# gone as an unknown one. Both are scored; `dead` is the meaning mailflow implements.
+# the code. mailflow's `permanent` means "the address is dead", and the labels for it are derived from
+# sisimai's where the meanings differ:
+# - a disabled mailbox (sisimai's `suspend`) is as gone as an unknown one; only a refusal for good (class 5)
+#   counts: a 4xx "user unknown" is a server saying "try later" (Postfix's soft_bounce, a failed directory
+#   lookup), which sisimai still calls hard;
+# - sisimai files under `filtered` every "user unknown" whose report does not show that it came at RCPT TO (a
+#   filter after DATA may say "user unknown" too); mailflow takes the server at its word unless the report
+#   says the refusal came after DATA, or its code is X.2.x other than X.2.1, the disabled mailbox ("the
+#   mailbox exists", RFC 3463). For those rows
+#   the label follows the report's own words (_SAYS_UNKNOWN, deliberately short and not mailflow's rules).
+# All three are printed: sisimai's hard, the mechanical meaning (reasons only) and the meaning with `filtered`
+# read by the report's words; the last is what `permanent` is scored on.
 _DEAD_REASONS = frozenset({"userunknown", "hostunknown", "hasmoved", "notaccept", "suspend"})
+_SAYS_UNKNOWN = re.compile(r"user unknown|unknown user|no such user|invalid recipient|recipient not found|"
+                           r"does not exist|(?:user|mailbox|recipient|account|address) not found|"
+                           r"doesn't have an? \S+ account|no mailbox here", re.IGNORECASE)
+_AFTER_DATA = re.compile(r"(?:after|in reply to) (?:end of )?data\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -67,10 +80,19 @@ class BounceResult:
     expected_status: str
     expected_reason: str = ""
     rule: str | None = None
+    status_class: str | None = None  # the reported code's class, else the one the report's action implies
+    says_unknown: bool = False  # the report's own words say the user is unknown, not after DATA
+
+    @property
+    def reason_dead(self) -> bool:
+        """The mechanical meaning label: sisimai's reason is about the address, refused for good."""
+        return self.expected_reason in _DEAD_REASONS and self.expected_status.startswith("5")
 
     @property
     def expected_dead(self) -> bool:
-        return self.expected_reason in _DEAD_REASONS and self.expected_status.startswith("5")
+        exists = self.expected_status.startswith(("5.2.", "4.")) and self.expected_status != "5.2.1"  # disabled
+        filtered = self.expected_reason == "filtered" and not exists
+        return self.reason_dead or (filtered and self.says_unknown)
 
     @property
     def part(self) -> str:
@@ -143,10 +165,18 @@ def _expected_rows(base: Path) -> list[dict[str, str]]:
 def _bounce_result(name: str, raw: bytes, kind: str, status: str, reason: str, hard: bool) -> BounceResult:
     parsed = parse_message(raw)
     # Bounces and auto-replies arrive with a null envelope sender; the corpus keeps it in Return-Path.
-    found = classify(parsed, raw, envelope_from=_return_path(parsed.headers.get("return-path")))
+    found = classify(parsed, envelope_from=_return_path(parsed.headers.get("return-path")))
     bounce = found.bounce
     return BounceResult(name, found.kind, kind, bounce.permanent if bounce else None, hard,
-                        bounce.status if bounce else None, status, reason, getattr(bounce, "rule", None))
+                        bounce.status if bounce else None, status, reason, bounce.rule if bounce else None,
+                        bounce.status_class if bounce else None, _says_unknown(parsed.text, raw))
+
+
+def _says_unknown(text: str, raw: bytes) -> bool:
+    """The report's human-readable part or its Diagnostic-Code fields say "user unknown", not after DATA."""
+    fields = re.findall(rb"^Diagnostic-Code:.*(?:\r?\n[ \t].*)*", raw, re.IGNORECASE | re.MULTILINE)
+    words = " ".join([text[:20_000], *(f.decode("latin-1") for f in fields)])
+    return bool(_SAYS_UNKNOWN.search(" ".join(words.split()))) and not _AFTER_DATA.search(words)
 
 
 def _return_path(header: str | None) -> str | None:
@@ -160,7 +190,8 @@ def bounce_scores(results: list[BounceResult]) -> dict[str, float]:
         "kind": _share(results, lambda r: r.kind == r.expected_kind),
         "hard": _share(bounces, lambda r: bool(r.permanent) == r.expected_hard),
         "dead": _share(bounces, lambda r: bool(r.permanent) == r.expected_dead),
-        "status_class": _share(with_status, lambda r: (r.status or "")[:1] == r.expected_status[:1]),
+        "reason_dead": _share(bounces, lambda r: bool(r.permanent) == r.reason_dead),
+        "status_class": _share(with_status, _class_ok),
         "status_exact": _share(with_status, lambda r: r.status == r.expected_status),
     }
 
@@ -225,12 +256,16 @@ def _dead_ok(r: BounceResult) -> bool:
     return bool(r.permanent) == r.expected_dead
 
 
+def _reason_ok(r: BounceResult) -> bool:
+    return bool(r.permanent) == r.reason_dead
+
+
 def _hard_ok(r: BounceResult) -> bool:
     return bool(r.permanent) == r.expected_hard
 
 
 def _class_ok(r: BounceResult) -> bool:
-    return (r.status or "")[:1] == r.expected_status[:1]
+    return (r.status_class or "") == r.expected_status[:1]
 
 
 def _print_bounce_set(label: str, results: list[BounceResult]) -> None:
@@ -239,6 +274,7 @@ def _print_bounce_set(label: str, results: list[BounceResult]) -> None:
     scores = bounce_scores(results)
     print(f"  {label} ({len(results)} messages): kind {scores['kind']:.1%}, exact status {scores['status_exact']:.1%}")
     print(f"    permanent = address dead: {_counted(bounces, _dead_ok)} [{_split(bounces, _dead_ok)}]")
+    print(f"      vs sisimai's reasons only: {_counted(bounces, _reason_ok)} [{_split(bounces, _reason_ok)}]")
     print(f"    permanent vs sisimai hard: {_counted(bounces, _hard_ok)} [{_split(bounces, _hard_ok)}]")
     print(f"    status class:              {_counted(coded, _class_ok)} [{_split(coded, _class_ok)}]")
 
@@ -246,12 +282,12 @@ def _print_bounce_set(label: str, results: list[BounceResult]) -> None:
 def _print_rules(corpus: list[BounceResult], held: list[BounceResult]) -> None:
     """Each rule that decided permanence, and how often it was right where it was and was not written from."""
     bounces = [r for r in corpus + held if r.expected_kind == "bounce" and r.kind == "bounce"]
-    print("  rules deciding permanence (dead right: corpus tune | corpus check | held out):")
+    print("  rules deciding permanence, dead right on: tune folds (both sets) | check folds: corpus | held out")
     for rule in sorted({r.rule or "-" for r in bounces}):
         mine = [r for r in bounces if (r.rule or "-") == rule]
-        cells = [[r for r in mine if r in corpus and r.part == "tune"], [r for r in mine if r in corpus and
-                 r.part == "check"], [r for r in mine if r in held]]
-        print(f"    {rule[:60]:<60} " + " | ".join(f"{_share(c, _dead_ok):>4.0%} {len(c):>3}" if c else "   -    "
+        cells = [[r for r in mine if r.part == "tune"], [r for r in mine if r in corpus and r.part == "check"],
+                 [r for r in mine if r in held and r.part == "check"]]
+        print(f"    {rule[:56]:<56} " + " | ".join(f"{_share(c, _dead_ok):>4.0%} {len(c):>3}" if c else "   -    "
                                                   for c in cells))
 
 
@@ -277,7 +313,8 @@ def _print_bounce_failure(r: BounceResult) -> None:
         f"kind {r.kind}≠{r.expected_kind}" if r.kind != r.expected_kind else "",
         f"permanent {r.permanent}≠{r.expected_dead} ({r.expected_reason}, rule {r.rule})"
         if r.expected_kind == "bounce" and not _dead_ok(r) else "",
-        f"status {r.status}≠{r.expected_status}" if r.expected_status and not _class_ok(r) else "",
+        f"status {r.status} (class {r.status_class})≠{r.expected_status}" if r.expected_status and not _class_ok(r)
+        else "",
     ]
     if any(wrong):
         print(f"  {r.name}: " + "; ".join(w for w in wrong if w))

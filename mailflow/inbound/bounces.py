@@ -1,97 +1,92 @@
-"""Bounces and complaints: mark the delivery the VERP address names, score the address, suppress the dead."""
+"""Bounces and complaints: mark the delivery the VERP address names, score the address, suppress the dead.
+
+Everything read from the message comes from its classification (the BounceEvent, or the reported mail of a
+complaint): this module decides and writes, it does not parse.
+"""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
-from email import message_from_bytes
-from email.policy import compat32
 
 from mailflow.clock import naive_utc
 from mailflow.errors import StorageError, TokenError
-from mailflow.inbound.classification import BounceInfo
-from mailflow.inbound.outcome import Outcome
-from mailflow.inbound.parsing import parse_address
+from mailflow.inbound.classification import BounceEvent, RecipientOutcome
+from mailflow.inbound.outcome import InboundStatus, Outcome
 from mailflow.inbound.understanding import Understanding
 from mailflow.models import Access, Customer, Outbox, Suppression, User
 from mailflow.outbound import mails
 from mailflow.runtime import Runtime
-from mailflow.signing import token_from_address
 
-# Where a returned original is quoted, the VERP address usually is too; no need to read further.
-_SCAN_BYTES = 256 * 1024
 _SUCCESS = ("delivered", "relayed", "expanded")
-_ARF_RECIPIENT = re.compile(rb"^Original-Rcpt-To:\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
 
 
-def handle_bounce(rt: Runtime, raw: bytes, u: Understanding, recipients: list[str]) -> Outcome:
-    info = u.classification.bounce or BounceInfo([], False, None, None)
-    out = verp_outbox(rt, raw, recipients)
-    addresses = [out.recipient] if out else mailed(info.recipients)
-    what = f"{info.action or 'failed'} {info.status or 'no status'}"
-    if (info.action or "") in _SUCCESS:
-        return Outcome("ignored", f"delivery report ({what}): nothing to do", outbox=out)
+def handle_bounce(rt: Runtime, u: Understanding) -> Outcome:
+    event = u.classification.bounce or BounceEvent([])
+    out = verp_outbox(rt, event.verp_tokens)
+    addresses = [out.recipient] if out else mailed(event.recipients)
+    what = f"{event.action or 'failed'} {event.status or 'no status'}"
+    if (event.action or "") in _SUCCESS:
+        return Outcome(InboundStatus.IGNORED, f"delivery report ({what}): nothing to do", outbox=out)
     if not addresses:
-        return Outcome("ignored", f"bounce ({what}) for no address mailflow sent to", outbox=out)
+        return Outcome(InboundStatus.IGNORED, f"bounce ({what}) for no address mailflow sent to", outbox=out)
     if out is not None:
-        _mark(rt, out, info)
-    return _score_all(rt, addresses, info, out, what)
+        _mark(rt, out, event.outcome_for(out.recipient))
+    return _score_all(rt, addresses, event, out, what)
 
 
-def _score_all(rt: Runtime, addresses: list[str], info: BounceInfo, out: Outbox | None, what: str) -> Outcome:
-    scored = [_score(rt, address, info) for address in addresses]
+def _score_all(rt: Runtime, addresses: list[str], event: BounceEvent, out: Outbox | None, what: str) -> Outcome:
+    scored = [_score(rt, address, event.outcome_for(address)) for address in addresses]
     told = [c for address, (_, newly) in zip(addresses, scored) if newly for c in dead_primary(rt, address)]
     action = f"bounce {what}" + (f" for outbox #{out.id}" if out else "") + ": " + "; ".join(n for n, _ in scored)
     if told:
         action += "; dead primary contact of " + ", ".join(c.number for c in told) + ", shared users told"
     user = User.get_or_none(User.email == addresses[0])
-    return Outcome("staff" if told else "processed", action, user, out.customer if out else None, out)
+    status = InboundStatus.STAFF if told else InboundStatus.PROCESSED
+    return Outcome(status, action, user, out.customer if out else None, out)
 
 
-def _score(rt: Runtime, address: str, info: BounceInfo) -> tuple[str, bool]:
+def _score(rt: Runtime, address: str, outcome: RecipientOutcome) -> tuple[str, bool]:
     """A note for staff, and whether this bounce just made the address dead (suppressed)."""
-    if (info.action or "failed") != "failed":
+    if (outcome.action or "failed") != "failed":
         return f"{address}: temporary, recorded", False
-    if not info.permanent:  # refused for a reason that may pass (full mailbox, policy): not the address's fault
-        return f"{address}: refused ({info.cause or 'unknown cause'}), not scored", False
-    row, newly = add_point(rt, address, f"bounce {info.status or ''} {info.diagnostic or ''}".strip())
+    if not outcome.permanent:  # refused for a reason that may pass (full mailbox, policy): not the address's fault
+        return f"{address}: refused ({outcome.cause or 'unknown cause'}), not scored", False
+    row, newly = add_point(rt, address, f"bounce {outcome.status or ''} {outcome.diagnostic or ''}".strip())
     limit = rt.config.bounces.score_threshold
-    return f"{address}: score {row.score:g}/{limit:g}" + (", suppressed" if newly else ""), newly
+    return f"{address}: score {row.score:g}/{limit:g} ({outcome.cause})" + (", suppressed" if newly else ""), newly
 
 
-def _mark(rt: Runtime, out: Outbox, info: BounceInfo) -> None:
-    detail = f"{info.status or ''} {info.diagnostic or ''}".strip()[:900]
-    if (info.action or "failed") == "delayed":
+def _mark(rt: Runtime, out: Outbox, outcome: RecipientOutcome) -> None:
+    detail = f"{outcome.status or ''} {outcome.diagnostic or ''}".strip()[:900]
+    if (outcome.action or "failed") == "delayed":
         Outbox.update(last_response=f"delayed (DSN): {detail}").where(Outbox.id == out.id).execute()
         return
     Outbox.update(bounced_at=naive_utc(rt.now()), last_response=f"bounced (DSN): {detail}").where(
         Outbox.id == out.id).execute()
 
 
-def handle_complaint(rt: Runtime, raw: bytes, recipients: list[str]) -> Outcome:
+def handle_complaint(rt: Runtime, u: Understanding) -> Outcome:
     """A spam complaint (ARF): the address is suppressed at once, whatever its score."""
-    out = verp_outbox(rt, raw, recipients)
-    addresses = [out.recipient] if out else mailed(complained_addresses(raw))
+    event = u.classification.event
+    out = verp_outbox(rt, event.verp_tokens if event else ())
+    addresses = [out.recipient] if out else mailed(u.classification.recipients)
     if not addresses:
-        return Outcome("staff", "spam complaint naming no address mailflow sent to", outbox=out)
+        return Outcome(InboundStatus.STAFF, "spam complaint naming no address mailflow sent to", outbox=out)
     for address in addresses:
         suppress(rt, address, "spam complaint (ARF)")
     user = User.get_or_none(User.email == addresses[0])
-    return Outcome("processed", f"spam complaint: {', '.join(addresses)} suppressed", user,
+    return Outcome(InboundStatus.PROCESSED, f"spam complaint: {', '.join(addresses)} suppressed", user,
                    out.customer if out else None, out)
 
 
-def verp_outbox(rt: Runtime, raw: bytes, recipients: list[str]) -> Outbox | None:
-    """The outbound mail a bounce is about, named by a genuine `bounces+TOKEN@` address."""
-    domain = re.escape(rt.config.outbound.reply_domain.encode())
-    quoted = [m.decode() for m in re.findall(rb"bounces\+[A-Za-z2-7]+@" + domain, raw[:_SCAN_BYTES], re.I)]
-    for address in [*recipients, *quoted]:
-        token = token_from_address(address, "bounces")
+def verp_outbox(rt: Runtime, tokens: tuple[str, ...]) -> Outbox | None:
+    """The outbound mail a report is about: the first VERP token found that our signature vouches for."""
+    for token in tokens:
         try:
-            outbox_id = rt.signer.read_verp_token(token) if token else None
+            outbox_id = rt.signer.read_verp_token(token)
         except TokenError:
             continue
-        found = Outbox.get_or_none(Outbox.id == outbox_id) if outbox_id else None
+        found = Outbox.get_or_none(Outbox.id == outbox_id)
         if found is not None:
             return found
     return None
@@ -104,21 +99,6 @@ def mailed(addresses: list[str]) -> list[str]:
         return []
     known = {r.recipient for r in Outbox.select(Outbox.recipient).where(Outbox.recipient.in_(wanted))}
     return [a for a in dict.fromkeys(wanted) if a in known]
-
-
-def complained_addresses(raw: bytes) -> list[str]:
-    found = [parse_address(m.decode("utf-8", "replace")) for m in _ARF_RECIPIENT.findall(raw[:_SCAN_BYTES])]
-    return [a for a in found if a] or _original_to(raw)
-
-
-def _original_to(raw: bytes) -> list[str]:
-    tree = message_from_bytes(raw[:_SCAN_BYTES], policy=compat32)
-    for part in tree.walk():
-        inner = part.get_payload()
-        if part.get_content_type() == "message/rfc822" and isinstance(inner, list) and inner:
-            address = parse_address(inner[0].get("To"))
-            return [address] if address else []
-    return []
 
 
 SCORE_ATTEMPTS = 10
@@ -191,8 +171,9 @@ def dead_primary(rt: Runtime, address: str) -> list[Customer]:
                      .where(User.email == address.lower()))
     for customer in customers:
         for shared in _shared_users(customer):
+            fix = rt.url(f"primary-contact/{customer.id}")  # where a shared user can name the new address
             mails.queue(rt, mails.MailRequest(shared, "primary_bounced", "primary_bounced", "notify",
-                                              {"primary": customer.primary_user}, customer))
+                                              {"primary": customer.primary_user, "fix_url": fix}, customer))
     return customers
 
 

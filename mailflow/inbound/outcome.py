@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from mailflow.models import Customer, Outbox, User
 
-STATUSES = ("received", "processing", "processed", "staff", "ignored", "failed")
+
+class InboundStatus(StrEnum):
+    """Where an inbound message stands; the values are stored in inbound_messages.status."""
+
+    RECEIVED = "received"
+    PROCESSING = "processing"
+    PROCESSED = "processed"
+    STAFF = "staff"
+    IGNORED = "ignored"
+    FAILED = "failed"
+
+
+STATUSES = tuple(InboundStatus)
 
 
 @dataclass
 class Outcome:
-    status: str  # processed | staff | ignored
+    status: InboundStatus  # processed | staff | ignored | failed
     action: str  # one line for staff, in English
     user: User | None = None
     customer: Customer | None = None

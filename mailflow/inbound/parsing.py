@@ -91,6 +91,9 @@ class ParsedMessage:
     html: str | None
     defects: list[str]
     to_addrs: list[str] = field(default_factory=list)
+    # The MIME tree the fields above were read from, for readers that need its parts (delivery reports,
+    # complaints): parsed once here, never again.
+    mime: Message | None = field(default=None, repr=False, compare=False)
 
 
 def parse_message(raw: bytes) -> ParsedMessage:
@@ -101,9 +104,9 @@ def parse_message(raw: bytes) -> ParsedMessage:
     if msg is None:
         return _empty_message(data, defects)
     headers = _read_headers(msg, defects)
-    text, html = _read_bodies_safely(data, msg, defects)
+    text, html, msg = _read_bodies_safely(data, msg, defects)
     _collect_mime_defects(msg, defects)
-    return _build(headers, text, html, defects)
+    return _build(headers, text, html, defects, msg)
 
 
 def parse_address(value: object) -> str | None:
@@ -160,7 +163,8 @@ def _empty_message(data: bytes, defects: list[str]) -> ParsedMessage:
     return _build(HeaderView([]), text, None, defects)
 
 
-def _build(headers: HeaderView, text: str, html: str | None, defects: list[str]) -> ParsedMessage:
+def _build(headers: HeaderView, text: str, html: str | None, defects: list[str],
+           tree: Message | None = None) -> ParsedMessage:
     from_value = headers.get("from", "")
     return ParsedMessage(
         message_id=_first_msgid(headers.get("message-id")),
@@ -175,6 +179,7 @@ def _build(headers: HeaderView, text: str, html: str | None, defects: list[str])
         html=html,
         defects=list(dict.fromkeys(defects)),
         to_addrs=_addresses(headers.get_all("to") + headers.get_all("cc")),
+        mime=tree,
     )
 
 
@@ -218,16 +223,19 @@ def _decode_words(raw: str, defects: list[str]) -> str:
     return "".join(out)
 
 
-def _read_bodies_safely(data: bytes, msg: Message, defects: list[str]) -> tuple[str, str | None]:
+def _read_bodies_safely(data: bytes, msg: Message, defects: list[str]) -> tuple[str, str | None, Message]:
+    """Text and HTML bodies, and the tree they were read from (the legacy policy's when the default failed)."""
     try:
-        return _read_bodies(msg, defects)
+        return (*_read_bodies(msg, defects), msg)
     except Exception as exc:  # the modern policy chokes on some headers; the legacy one rarely does
         defects.append(f"body unreadable with the default policy: {type(exc).__name__}")
+    legacy = msg
     try:
-        return _read_bodies(email.message_from_bytes(data, policy=email.policy.compat32), defects)
+        legacy = email.message_from_bytes(data, policy=email.policy.compat32)
+        return (*_read_bodies(legacy, defects), legacy)
     except Exception as exc:
         defects.append(f"body unreadable: {type(exc).__name__}")
-        return "", None
+        return "", None, legacy
 
 
 def _read_bodies(msg: Message, defects: list[str]) -> tuple[str, str | None]:

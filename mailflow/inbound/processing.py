@@ -15,8 +15,9 @@ from mailflow.db import database, is_postgres
 from mailflow.errors import Conflict, NotFound
 from mailflow import actions
 from mailflow.inbound import bounces
+from mailflow.inbound.classification import MessageKind
 from mailflow.inbound.conversation import handle_message
-from mailflow.inbound.outcome import Outcome
+from mailflow.inbound.outcome import InboundStatus, Outcome
 from mailflow.inbound.store import envelope_recipients
 from mailflow.inbound.understanding import Understanding, understand
 from mailflow.models import InboundMessage
@@ -39,7 +40,8 @@ def claim(rt: Runtime, limit: int = BATCH) -> list[InboundMessage]:
     """Take up to `limit` waiting messages (or ones whose worker's lease ran out), without their raw bytes."""
     now = naive_utc(rt.now())
     until = now + timedelta(seconds=rt.config.inbound.lease_seconds)
-    query = (InboundMessage.update(status="processing", lease_until=until, attempts=InboundMessage.attempts + 1)
+    query = (InboundMessage.update(status=InboundStatus.PROCESSING, lease_until=until,
+                                   attempts=InboundMessage.attempts + 1)
              .where(InboundMessage.id.in_(_claimable(limit, now))).returning(*_LIGHT))
     with database.atomic():
         rows = list(query.objects(InboundMessage).execute())
@@ -47,8 +49,8 @@ def claim(rt: Runtime, limit: int = BATCH) -> list[InboundMessage]:
 
 
 def _claimable(limit: int, now: datetime):
-    waiting = InboundMessage.status == "received"
-    abandoned = (InboundMessage.status == "processing") & (InboundMessage.lease_until < now)
+    waiting = InboundMessage.status == InboundStatus.RECEIVED
+    abandoned = (InboundMessage.status == InboundStatus.PROCESSING) & (InboundMessage.lease_until < now)
     query = (InboundMessage.select(InboundMessage.id).where(waiting | abandoned)
              .order_by(InboundMessage.received_at, InboundMessage.id).limit(limit))
     # PostgreSQL: concurrent workers skip each other's rows instead of waiting on them.
@@ -81,10 +83,10 @@ def _read(rt: Runtime, row: InboundMessage) -> tuple[bytes | None, Understanding
 
 def _decide(rt: Runtime, row: InboundMessage, raw: bytes | None, u: Understanding | None) -> Outcome:
     if row.attempts > MAX_ATTEMPTS:
-        return Outcome("failed", f"gave up after {row.attempts - 1} interrupted attempts")
+        return Outcome(InboundStatus.FAILED, f"gave up after {row.attempts - 1} interrupted attempts")
     if raw is None or u is None:
-        return Outcome("failed", "the raw message was purged; nothing left to read")
-    return _act(rt, row, raw, u, envelope_recipients(row))
+        return Outcome(InboundStatus.FAILED, "the raw message was purged; nothing left to read")
+    return _act(rt, row, u)
 
 
 def _raw(row_id: int) -> bytes | None:
@@ -92,17 +94,17 @@ def _raw(row_id: int) -> bytes | None:
     return None if found is None else bytes(found)
 
 
-def _act(rt: Runtime, row: InboundMessage, raw: bytes, u: Understanding, recipients: list[str]) -> Outcome:
+def _act(rt: Runtime, row: InboundMessage, u: Understanding) -> Outcome:
     kind = u.classification.kind
-    if kind == "bounce":
-        return bounces.handle_bounce(rt, raw, u, recipients + u.parsed.to_addrs)
-    if kind == "complaint":
-        return bounces.handle_complaint(rt, raw, recipients + u.parsed.to_addrs)
+    if kind is MessageKind.BOUNCE:
+        return bounces.handle_bounce(rt, u)  # the classification carries the envelope's VERP token too
+    if kind is MessageKind.COMPLAINT:
+        return bounces.handle_complaint(rt, u)
     if _mailto_unsubscribe(u):
         return _unsubscribe(rt, u)
-    if kind == "auto_reply":
+    if kind is MessageKind.AUTO_REPLY:
         signal = ", ".join(u.classification.signals[:3]) or u.classification.reason
-        return Outcome("ignored", f"automatic reply ({signal}): recorded, never answered", u.sender)
+        return Outcome(InboundStatus.IGNORED, f"automatic reply ({signal}): recorded, never answered", u.sender)
     return handle_message(rt, row, u)
 
 
@@ -114,18 +116,18 @@ def _mailto_unsubscribe(u: Understanding) -> bool:
 def _unsubscribe(rt: Runtime, u: Understanding) -> Outcome:
     actions.set_frequency(rt, u.sender, "off", u.token.customer, actor=u.sender.email)
     scope = u.token.customer.number if u.token.customer else "all customer numbers"
-    return Outcome("processed", f"unsubscribed by List-Unsubscribe mail: notifications off for {scope}; "
-                                "no answer (one-click)", u.sender, u.token.customer)
+    return Outcome(InboundStatus.PROCESSED, f"unsubscribed by List-Unsubscribe mail: notifications off for "
+                                            f"{scope}; no answer (one-click)", u.sender, u.token.customer)
 
 
 def _record(row: InboundMessage, u: Understanding | None, outcome: Outcome, now: datetime) -> None:
     fields = {} if u is None else _understood(u)
     done = (InboundMessage.update(
         status=outcome.status, action=outcome.action[:4000], lease_until=None,
-        error=outcome.action[:4000] if outcome.status == "failed" else None,
+        error=outcome.action[:4000] if outcome.status == InboundStatus.FAILED else None,
         processed_at=naive_utc(now), user=outcome.user, customer=outcome.customer, outbox=outcome.outbox,
         **fields)
-        .where(InboundMessage.id == row.id, InboundMessage.status == "processing",
+        .where(InboundMessage.id == row.id, InboundMessage.status == InboundStatus.PROCESSING,
                InboundMessage.lease_until == row.lease_until).execute())
     if not done:
         raise LeaseLost(row.id)
@@ -142,7 +144,7 @@ def _record_failure(rt: Runtime, row: InboundMessage, exc: Exception, u: Underst
     summary = "".join(traceback.format_exception_only(type(exc), exc)).strip()
     fields = {} if u is None else _understood(u)
     with rt.db.atomic():
-        (InboundMessage.update(status="failed", error=summary[:4000], lease_until=None,
+        (InboundMessage.update(status=InboundStatus.FAILED, error=summary[:4000], lease_until=None,
                                processed_at=naive_utc(rt.now()), **fields)
          .where(InboundMessage.id == row.id, InboundMessage.lease_until == row.lease_until).execute())
 
@@ -150,8 +152,8 @@ def _record_failure(rt: Runtime, row: InboundMessage, exc: Exception, u: Underst
 def retry_failed(rt: Runtime) -> int:
     """Put every failed message back in line (`mailflow inbound process --retry-failed`), each with a fresh
     count of attempts: otherwise one that failed MAX_ATTEMPTS times fails again without being read."""
-    return (InboundMessage.update(status="received", error=None, attempts=0)
-            .where(InboundMessage.status == "failed").execute())
+    return (InboundMessage.update(status=InboundStatus.RECEIVED, error=None, attempts=0)
+            .where(InboundMessage.status == InboundStatus.FAILED).execute())
 
 
 def reprocess(rt: Runtime, message_id: int) -> InboundMessage:
@@ -161,8 +163,8 @@ def reprocess(rt: Runtime, message_id: int) -> InboundMessage:
     if not InboundMessage.select().where(InboundMessage.id == message_id).exists():
         raise NotFound(f"no inbound message {message_id}")
     with database.atomic():
-        busy = (InboundMessage.status == "processing") & (InboundMessage.lease_until >= now)
-        taken = (InboundMessage.update(status="processing", lease_until=until, attempts=1, error=None)
+        busy = (InboundMessage.status == InboundStatus.PROCESSING) & (InboundMessage.lease_until >= now)
+        taken = (InboundMessage.update(status=InboundStatus.PROCESSING, lease_until=until, attempts=1, error=None)
                  .where(InboundMessage.id == message_id, ~busy).execute())
     if not taken:
         raise Conflict(f"inbound message {message_id} is being processed right now")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mailflow.errors import TokenError
-from mailflow.inbound.classification import Classification, classify
+from mailflow.inbound.classification import BounceEvent, Classification, MessageKind, classify
 from mailflow.inbound.command_parser import ParsedCommand, find_commands, strip_subject_prefixes
 from mailflow.inbound.parsing import ParsedMessage, parse_address, parse_message
 from mailflow.inbound.trimming import trim_reply
@@ -36,9 +36,9 @@ class Understanding:
     sender: User | None  # the registered user the From address belongs to
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> MessageKind:
         base = self.classification.kind
-        return "command" if base == "message" and self.commands else base
+        return MessageKind.COMMAND if base is MessageKind.MESSAGE and self.commands else base
 
     @property
     def authorized(self) -> bool:
@@ -56,10 +56,10 @@ class Understanding:
 def understand(rt: Runtime, raw: bytes, envelope_from: str | None = None,
                envelope_to: list[str] | None = None) -> Understanding:
     parsed = parse_message(raw)
-    classification = classify(parsed, raw, envelope_from=envelope_from)
+    classification = classify(parsed, envelope_from, envelope_to)
     reply = trim_reply(parsed.text)
     # Only people give commands: a bounce quoting "STOP" or an out-of-office saying "HELP" does not.
-    commands = _commands(parsed, reply) if classification.kind == "message" else []
+    commands = _commands(parsed, reply) if classification.kind is MessageKind.MESSAGE else []
     recipients = list(envelope_to or []) + _header_recipients(parsed)
     sender = _registered(parsed.from_addr)
     return Understanding(parsed, classification, reply, commands, check_token(rt, recipients, sender), sender)
@@ -136,13 +136,27 @@ def as_json(u: Understanding) -> dict[str, Any]:
         "subject": u.parsed.subject,
         "reply_text": u.reply_text,
         "commands": [{"name": c.name, "args": list(c.args)} for c in u.commands],
-        "bounce": None if bounce is None else {
-            "recipients": bounce.recipients, "permanent": bounce.permanent, "status": bounce.status,
-            "diagnostic": bounce.diagnostic},
-        "auto_reply": u.classification.signals if u.classification.kind == "auto_reply" else None,
+        "bounce": None if bounce is None else _bounce_json(bounce),
+        "complaint": _complaint_json(u.classification),
+        "auto_reply": u.classification.signals if u.classification.kind is MessageKind.AUTO_REPLY else None,
         "token": _token_json(u),
         "defects": u.parsed.defects,
     }
+
+
+def _bounce_json(bounce: BounceEvent) -> dict[str, Any]:
+    return {"recipients": bounce.recipients, "permanent": bounce.permanent, "status": bounce.status,
+            "diagnostic": bounce.diagnostic, "action": bounce.action, "cause": bounce.cause, "rule": bounce.rule,
+            "original_message_id": bounce.original_message_id, "verp_tokens": list(bounce.verp_tokens),
+            "per_recipient": [{"address": o.address, "action": o.action, "status": o.status, "cause": o.cause,
+                               "permanent": o.permanent, "rule": o.rule} for o in bounce.outcomes]}
+
+
+def _complaint_json(found: Classification) -> dict[str, Any] | None:
+    if found.kind is not MessageKind.COMPLAINT or found.event is None:
+        return None
+    return {"recipients": found.recipients, "original_message_id": found.original_message_id,
+            "verp_tokens": list(found.event.verp_tokens)}
 
 
 def _token_json(u: Understanding) -> dict[str, Any] | None:

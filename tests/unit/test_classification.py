@@ -153,7 +153,7 @@ DUPLICATA F2026-0042
 
 
 def _classify(raw: bytes, envelope_from: str | None = None) -> Classification:
-    return classify(parse_message(raw), raw, envelope_from=envelope_from)
+    return classify(parse_message(raw), envelope_from=envelope_from)
 
 
 def test_postfix_dsn_for_an_unknown_user_is_a_permanent_bounce() -> None:

@@ -169,8 +169,8 @@ def test_parse_address() -> None:
 
 def _pipeline(raw: bytes) -> None:
     msg = parse_message(raw)
-    classify(msg, raw, envelope_from="")
-    classify(msg, raw, envelope_from=None)
+    classify(msg, envelope_from="")
+    classify(msg, envelope_from=None)
     reply = trim_reply(msg.text)
     find_commands(msg.subject, reply)
 
