@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from mailflow import audit, ratelimit, storage
 from mailflow.clock import naive_utc
 from mailflow.models import ActivationCode, Document, InboundMessage, Outbox, Session, Suppression, Token
+from mailflow.outbound import summary
 from mailflow.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -135,6 +136,8 @@ STEPS: dict[str, Callable[[Runtime], int]] = {
     "expire_activation_codes": expire_activation_codes,
     "reset_stale_bounce_scores": reset_stale_bounce_scores,
     "purge_rate_counters": purge_rate_counters,
+    # An import cut short in coalesce mode owes its summaries until an import runs again: the night sends them.
+    "send_owed_import_summaries": lambda rt: summary.send_pending(rt),
 }
 
 

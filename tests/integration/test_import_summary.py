@@ -110,3 +110,12 @@ def test_ctrl_c_waits_while_a_batch_commits_and_is_raised_once_it_is_counted():
         with pytest.raises(KeyboardInterrupt):
             os.kill(os.getpid(), signal.SIGINT)  # at any other moment: at once
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_the_nightly_run_sends_what_an_import_cut_short_owed(rt):
+    from mailflow.scheduler import retention  # noqa: PLC0415
+    factories.customer(rt)
+    coalesced(rt, "F1", "F2")  # then the import was killed before its summaries, and never run again
+    assert retention.run_all(rt)["send_owed_import_summaries"] == 1
+    assert "F1" in text_of(Outbox.get()) and "F2" in text_of(Outbox.get())
+    assert not Notification.select().where(Notification.status == "pending").exists()
