@@ -22,6 +22,13 @@ class LineKind(str, Enum):
 # Attribution lines, by language, as (keyword, pattern): the cheap keyword test keeps long
 # bodies fast, the pattern is then matched against one (possibly re-joined) line.
 _WROTE = r"wrote|writes|said|says"
+# Other languages' "wrote", for the fallback below. English, French, Dutch and German have their own rules:
+# their participles ("geschreven", "geschrieben") also end ordinary sentences before a colon.
+_ANY_WROTE = (r"escribió|escreveu|ha scritto|"
+              r"scrisse|skrev|skriver|kirjoitti|napisał|napisała|napsal|napsala|napísal|napísala|írta|написал|"
+              r"написала|пише|написа|έγραψε|yazdı|a scris|napisao|napisala|rašė|rakstīja|kirjutas|写道|寫道")
+# A date or a time as clients write them in attributions (not an invoice number such as F2026-0042).
+_DATE_OR_TIME = r"\b\d{1,2}[:.]\d{2}\b|\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b|\b\d{1,2}\.? \w+\.? \d{4}\b"
 _ATTRIBUTIONS: dict[str, tuple[tuple[str, str], ...]] = {
     "en": (
         (_WROTE, r"(?:On|At)\s.+?\b(?:wrote|writes|said|says)\b"),
@@ -51,6 +58,9 @@ _ATTRIBUTIONS: dict[str, tuple[tuple[str, str], ...]] = {
         ("@", r".{0,40}\d{4}.{1,80}<\s*[^@<>\s]+@[^@<>\s]+\s*>:?"),
         ("gmt", r"20\d\d-\d\d-\d\d \d\d?:\d\d GMT[+-]\d\d:\d\d [\w\s]+"),
     ),
+    # Any client, another language: a line carrying a date or a time that ends with "<someone> wrote:"
+    # ("In data 11 ottobre 2017 21:11 … ha scritto:", "pe 20. lokakuuta 2017 klo 17.50 … kirjoitti:").
+    "any": ((_ANY_WROTE, r"(?=.*" + _DATE_OR_TIME + r").{4,260}?(?:" + _ANY_WROTE + r")(?:\(a\))?\s*[:：]"),),
 }
 
 # Banners that clients put above a forwarded or original message.
@@ -69,12 +79,16 @@ _BANNER_LINES: tuple[str, ...] = (
 
 # Header names of embedded messages, by language; "date-like" ones must carry a digit.
 _HEADER_NAMES: dict[str, tuple[str, ...]] = {
-    "from": ("From", "De", "Expéditeur", "Van", "Von", "Fra", "Från", "Da", "发件人", "寄件者"),
-    "date": ("Sent", "Date", "Envoyé", "Verzonden", "Verstuurd", "Datum", "Gesendet", "Sendt",
-             "Skickat", "Enviado", "Enviada em", "Fecha", "Inviato", "Data", "发送时间", "日期"),
-    "other": ("To", "Cc", "Bcc", "Reply-To", "Subject", "À", "A", "Destinataire", "Répondre à", "Objet",
-              "Aan", "Beantwoorden - Aan", "Onderwerp", "An", "Kopie", "Betreff", "Til", "Emne",
-              "Till", "Ämne", "Para", "Asunto", "Assunto", "Oggetto", "Risposta", "收件人", "抄送", "主题"),
+    "from": ("From", "De", "Expéditeur", "Van", "Afzender", "Von", "Absender", "Fra", "Från", "Da", "Lähettäjä",
+             "Od", "Feladó", "Remitente", "发件人", "寄件者"),
+    # French webmails (Orange, SFR, La Poste) open with "Message du : <date>".
+    "date": ("Sent", "Date", "Envoyé", "Message du", "Verzonden", "Verstuurd", "Datum", "Gesendet", "Sendt",
+             "Dato", "Skickat", "Lähetetty", "Päivämäärä", "Wysłano", "Odesláno", "Dátum", "Enviado",
+             "Enviada em", "Fecha", "Inviato", "Data", "发送时间", "日期"),
+    "other": ("To", "Cc", "Bcc", "Reply-To", "Subject", "À", "A", "Destinataire", "Répondre à", "Objet", "Sujet",
+              "Copie à", "Aan", "Beantwoorden - Aan", "Onderwerp", "An", "Kopie", "Betreff", "Til", "Kopi", "Emne",
+              "Till", "Kopia", "Ämne", "Vastaanottaja", "Kopio", "Aihe", "Do", "DW", "Temat", "Komu", "Předmět",
+              "Címzett", "Tárgy", "Para", "Asunto", "Assunto", "Oggetto", "Risposta", "收件人", "抄送", "主题"),
 }
 
 # One-line signatures that phones and mail apps append.
@@ -102,8 +116,11 @@ _SIGNATURES: tuple[str, ...] = (
 # App signatures are short; a long line opening with "Sent by …" is somebody's sentence.
 _MAX_SIGNATURE_LENGTH = 100
 
+# Blanks, and what mail tools add to look empty: zero-width characters and Gmail trackers' "ᐧ" mark.
+_INVISIBLE = " \t\u00a0\u200b\u200c\u200d\u2060\ufeff\u1427"
 _DELIMITER = re.compile(r"[ \t]*[-_=+~#*—–•ᐧ]{2,}[ \t]*")
-_QUOTE = re.compile(r"[ \t]*>")
+# ">" and Supercite's initials ("JD> "), which some clients and mailing lists use instead.
+_QUOTE = re.compile(r"[ \t]*(?:[A-Z]{1,3})?>")
 _FENCE = re.compile(r"[ \t]*(```|~~~)")
 _MARKDOWN_LINK = re.compile(r"\[([^\]]+)\]\([^)]+\)")
 
@@ -146,10 +163,15 @@ _OTHER_HEADER = _header_regex(_HEADER_NAMES["other"], r".*\w")
 
 # Cheap pre-check before re-joining an attribution split over several lines.
 _ATTRIBUTION_START = re.compile(
-    r"^[\s*-]*(?:On|At|Le|Op|Am|El|Em|Il|Den|Dnia|Dňa|In message|\d{1,4}[\s./-]|\w+, \d)|@|schrieb|wrote",
+    r"^[\s*-]*(?:On|At|Le|Op|Am|El|Em|Il|Den|Dnia|Dňa|In message|\d{1,4}[\s./-]|\w+, \d)|@|schrieb|wrote|"
+    + _DATE_OR_TIME,
     re.IGNORECASE,
 )
+_DATED = re.compile(_DATE_OR_TIME)
 _MAX_JOINED = 3
+_MAX_BLANKS_JOINED = 2  # Outlook on the web splits "On <date> <name>" and "<address> wrote:" by blank lines
+# "-------- Oprindelig besked --------": a titled rule over an embedded header block, in any language.
+_FRAMED_TITLE = re.compile(r"[ \t]*[-_=*~]{2,}[ \t]*\S.{0,60}?[ \t]*[-_=*~]{2,}[ \t]*")
 # Nobody types more than this in a reply; the cap keeps a 20 MB body from costing a minute.
 _MAX_LINES = 5000
 _MAX_JOINED_LENGTH = 300
@@ -179,8 +201,7 @@ def trim_reply(text: str) -> str:
     if not text or not text.strip():
         return ""
     lines = _tokenize(_join_attributions(_normalize(text).split("\n", _MAX_LINES)[:_MAX_LINES]))
-    lines = _cut_at_delimiter(lines)
-    lines = lines.keep([k is not LineKind.SIGNATURE for k in lines.kinds])
+    lines = _cut_at_signature(_cut_at_delimiter(lines))
     lines = _drop_embedded(lines)
     if LineKind.TEXT not in lines.kinds:
         return ""
@@ -189,7 +210,7 @@ def trim_reply(text: str) -> str:
 
 def classify_line(line: str) -> LineKind:
     """What a single line of a reply body is, out of context."""
-    if not line.strip(" \t\u00a0\u200b\ufeff"):
+    if not line.strip(_INVISIBLE):
         return LineKind.EMPTY
     if _QUOTE.match(line):
         return LineKind.QUOTE
@@ -232,19 +253,24 @@ def _join_attributions(lines: list[str]) -> list[str]:
 
 
 def _joined_attribution(lines: list[str], index: int) -> tuple[str, int]:
+    """The longest attribution starting at `index`, re-joined, and how many lines it took ("… <address>" is
+    one already, "… <address> wrote:" the whole); blank lines are crossed only after a date or a time."""
     line = lines[index]
     if _QUOTE.match(line) or not _ATTRIBUTION_START.search(line) or _is_marker(line):
         return line, 1
-    joined = line
-    for extra in range(1, _MAX_JOINED + 1):
-        if index + extra >= len(lines) or not lines[index + extra].strip():
+    best, joined, used, blanks = (line, 1), line, 1, _MAX_BLANKS_JOINED if _DATED.search(line) else 0
+    for _ in range(_MAX_JOINED):
+        while index + used < len(lines) and not lines[index + used].strip() and blanks:
+            used, blanks = used + 1, blanks - 1
+        if index + used >= len(lines) or not lines[index + used].strip():
             break
-        joined = joined.rstrip() + " " + re.sub(r"^[\s>-]*", "", lines[index + extra])
+        joined = joined.rstrip() + " " + re.sub(r"^[\s>-]*", "", lines[index + used])
+        used += 1
         if len(joined) > _MAX_JOINED_LENGTH:
             break
         if _is_attribution(joined):
-            return joined, extra + 1
-    return line, 1
+            best = joined, used
+    return best
 
 
 def _tokenize(texts: list[str]) -> _Lines:
@@ -296,9 +322,29 @@ def _drop_embedded(lines: _Lines) -> _Lines:
 
 def _first_embedded(lines: _Lines) -> int | None:
     for index, kind in enumerate(lines.kinds):
-        if kind is LineKind.MARKER or (kind is LineKind.HEADER and _header_block_end(lines, index)):
+        if kind is LineKind.MARKER:
             return index
+        if kind is LineKind.HEADER and _header_block_end(lines, index):
+            return _titled_from(lines, index)
     return None
+
+
+def _titled_from(lines: _Lines, index: int) -> int:
+    """Where a header block begins, counting a titled rule right above it."""
+    above = index - 1
+    while above >= 0 and lines.kinds[above] is LineKind.EMPTY:
+        above -= 1
+    return above if above >= 0 and _FRAMED_TITLE.fullmatch(lines.texts[above]) else index
+
+
+def _cut_at_signature(lines: _Lines) -> _Lines:
+    """Phone and app signatures are dropped; one between writing and more text ends the reply there: what
+    follows is the original the app appended without quoting it."""
+    kinds = lines.kinds
+    for index, kind in enumerate(kinds):
+        if kind is LineKind.SIGNATURE and LineKind.TEXT in kinds[:index] and LineKind.TEXT in kinds[index + 1 :]:
+            return lines.cut(index)
+    return lines.keep([k is not LineKind.SIGNATURE for k in kinds])
 
 
 def _header_block_end(lines: _Lines, start: int) -> int | None:

@@ -176,3 +176,58 @@ def test_line_kinds() -> None:
     assert classify_line("-----Original Message-----") is LineKind.MARKER
     assert classify_line("Objet : Facture") is LineKind.HEADER
     assert classify_line("From my point of view, yes.") is LineKind.TEXT
+
+
+def test_a_tracker_mark_alone_on_its_line_is_not_writing() -> None:
+    assert trim_reply("WEEKLY\n\n\u1427\n--\nJan\n") == "WEEKLY"
+    assert classify_line("\u1427") is LineKind.EMPTY
+
+
+def test_an_attribution_split_by_blank_lines_is_one_marker() -> None:
+    text = ("STOP\n\nOn Mon, 2 Nov 2026 at 10:00 Portal Invoices\n\n<\nmailto:noreply@portal.example.com\n> wrote:\n\n"
+            "A new invoice is available.\n")
+    assert trim_reply(text) == "STOP"
+
+
+def test_supercite_initials_quote_like_a_chevron() -> None:
+    text = "Before.\nOn Mon, 2 Nov 2026, Portal wrote:\n> Hello\n\nMy answer.\n\nPI> more of the original\nPI>\n"
+    assert trim_reply(text) == "Before.\n> Hello\n\nMy answer."
+    assert classify_line("JD> quoted") is LineKind.QUOTE and classify_line("x>5 is wrong") is LineKind.TEXT
+
+
+@pytest.mark.parametrize("attribution", [
+    "In data 2 novembre 2026 10:00 \"Portail\" <noreply@portal.example.com> ha scritto:",
+    "ma 2. marraskuuta 2026 klo 10.00 Portal\n<noreply@portal.example.com> kirjoitti:",
+    "W dniu 02.11.2026 o 10:00 Portal pisze, Portal napisał:",
+    "2 lis 2026, o godz. 10:00 Portal <noreply@portal.example.com> napisał(a):",
+])
+def test_attributions_in_other_languages_by_their_verb_and_date(attribution: str) -> None:
+    assert trim_reply(f"DUPLICATE F2026-0042\n\n{attribution}\n\nA new invoice.\n") == "DUPLICATE F2026-0042"
+
+
+def test_a_sentence_with_a_document_number_is_not_an_attribution() -> None:
+    text = "Please resend F2026-0042 as Jan kirjoitti:\nthanks\n"
+    assert trim_reply(text) == text.rstrip()
+
+
+def test_french_webmail_header_block() -> None:
+    text = ("Merci, RENVOYER svp\n\n====\n\nMessage du : 02/11/2026 10:00\nDe : \"Portail\" <noreply@portal.example.com>\n"
+            "A : jean@client.example\nCopie à : \nSujet : Nouvelle facture\n\nUne nouvelle facture est disponible.\n")
+    assert trim_reply(text) == "Merci, RENVOYER svp"
+
+
+def test_a_titled_rule_above_a_header_block_goes_with_it() -> None:
+    text = ("MONTHLY please\n\n-------- Ursprungligt meddelande --------\nFrån: Portal <noreply@portal.example.com>\n"
+            "Datum: 2026-11-02 10:00\nTill: jan@client.example\nÄmne: New invoice\n\nA new invoice.\n")
+    assert trim_reply(text) == "MONTHLY please"
+
+
+def test_text_after_a_phone_signature_is_the_unquoted_original() -> None:
+    text = "DUPLICATA F2026-0042\n\nEnvoyé de mon iPhone\n\nBonjour, une nouvelle facture est disponible.\n"
+    assert trim_reply(text) == "DUPLICATA F2026-0042"
+    assert trim_reply("> Une facture.\n\nAIDE\n\nEnvoyé de mon iPhone\n") == "> Une facture.\n\nAIDE"
+
+
+def test_a_reply_of_quotes_only_reads_as_nothing_written() -> None:
+    # discourse's trimmer returns the quote here; mailflow never reads commands from quoted text.
+    assert trim_reply("> STOP\n") == ""
