@@ -1,80 +1,166 @@
-"""Group commit for inbound mail: messages finished on many SMTP sessions share one INSERT and one fsync."""
+"""Group commit for inbound mail: one writer thread stores what many SMTP sessions received, one INSERT a batch."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
+import threading
+from dataclasses import dataclass, field
+from typing import BinaryIO
 
+from mailflow.db import is_busy, retrying
 from mailflow.errors import StorageError
 from mailflow.inbound.store import store_many, store_raw
 from mailflow.runtime import Runtime
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 64
-MAX_TURNS = 8
+MAX_BATCH_BYTES = 16 << 20  # a batch is all in memory at once, and the driver copies it several times over
 
 Item = tuple[bytes, str, "str | None", list[str]]
 
 
-class GroupCommitter:
-    """Stores messages on the SMTP server's event loop; each caller gets the stored row's id only after
-    the commit.
+@dataclass(eq=False)  # each job is itself: the queue removes it by identity
+class Job:
+    """One received message waiting for the writer; `spool` is the writer's to read and close."""
 
-    The first message of a batch waits while more keep arriving, one loop turn at a time (at most
-    MAX_TURNS turns or MAX_BATCH messages), then the batch is written in the loop's own thread. A writer
-    thread was measured slower: handing each message over and back cost more than the commit blocks the
-    loop (one fsync, during which no session could get its 250 anyway). While another process holds
-    SQLite's write lock the loop waits with it, up to the 30 s busy timeout: far inside the 10 minutes
-    RFC 5321 gives a client to wait for the end of DATA. A session whose client hangs up meanwhile loses
-    only its answer: the message is stored and the client's retry is deduplicated.
+    spool: BinaryIO
+    size: int
+    door: str
+    envelope_from: str | None
+    envelope_to: list[str]
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[int] = field(repr=False)
+
+
+class GroupCommitter:
+    """Stores messages on its own thread, so the SMTP event loop never waits for the database; each
+    session gets the stored row's id only after the commit.
+
+    The writer takes what is queued when it wakes (at most `max_batch` messages and `max_bytes` bytes,
+    always at least one) and writes it with one INSERT: while it commits, the next batch gathers. Only
+    there is a message read into memory from its spool. A busy database is retried with back-off; the
+    sessions meanwhile wait up to their own bound (see InboundHandler), never the event loop.
     """
 
-    def __init__(self, rt: Runtime, max_batch: int = MAX_BATCH, max_turns: int = MAX_TURNS) -> None:
+    def __init__(self, rt: Runtime, max_batch: int = MAX_BATCH, max_bytes: int = MAX_BATCH_BYTES) -> None:
         self.rt = rt
         self.max_batch = max_batch
-        self.max_turns = max_turns
-        self._pending: list[tuple[Item, asyncio.Future[int]]] = []
+        self.max_bytes = max_bytes
+        self._queue: list[Job] = []
+        self._wake = threading.Condition()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> "GroupCommitter":
+        self._thread = threading.Thread(target=self._run, name="inbound-commit", daemon=True)
+        self._thread.start()
+        return self
+
+    def submit(self, spool: BinaryIO, size: int, door: str, envelope_from: str | None,
+               envelope_to: list[str]) -> asyncio.Future[int]:
+        """Queue a message (called on the event loop); the future gets its row id, or a StorageError."""
+        loop = asyncio.get_running_loop()
+        job = Job(spool, size, door, envelope_from, envelope_to, loop, loop.create_future())
+        job.future.add_done_callback(_retrieve)
+        with self._wake:
+            if self._stopping:
+                spool.close()
+                job.future.set_exception(StorageError("the inbound door is shutting down"))
+            else:
+                self._queue.append(job)
+                self._wake.notify()
+        return job.future
 
     async def store(self, raw: bytes, door: str, envelope_from: str | None, envelope_to: list[str]) -> int:
         """The id of the committed row; StorageError when it could not be stored."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[int] = loop.create_future()
-        if not self._pending:
-            loop.call_soon(self._gather, 0, 1)
-        self._pending.append(((raw, door, envelope_from, envelope_to), future))
-        return await future
+        return await self.submit(io.BytesIO(raw), len(raw), door, envelope_from, envelope_to)
 
-    def _gather(self, turns: int, seen: int) -> None:
-        count = len(self._pending)
-        if seen < count < self.max_batch and turns < self.max_turns:  # still growing: one more turn
-            asyncio.get_running_loop().call_soon(self._gather, turns + 1, count)
-            return
-        batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch:]
-        if self._pending:
-            asyncio.get_running_loop().call_soon(self._gather, 0, len(self._pending))
-        for (_, future), result in zip(batch, self.commit([item for item, _ in batch])):
-            _settle(future, result)
+    def stop(self, timeout: float = 30.0) -> None:
+        """Commit what is queued, then end the writer (waiting at most `timeout` seconds for it)."""
+        with self._wake:
+            self._stopping = True
+            self._wake.notify()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.warning("inbound commit thread still busy after %.0f s; leaving it", timeout)
+
+    def _run(self) -> None:
+        try:
+            while (batch := self._take()) is not None:
+                self._guarded_write(batch)
+        finally:  # the writer's own connection, opened on its first statement
+            self.rt.db.close()
+
+    def _guarded_write(self, batch: list[Job]) -> None:
+        try:
+            self._write(batch)
+        except Exception as exc:  # the writer must outlive any batch: if it died, every later session would wait
+            log.exception("inbound commit of %d message(s) failed", len(batch))
+            _settle_soon(batch, [StorageError(f"could not store the message: {exc}")] * len(batch))
+
+    def _take(self) -> list[Job] | None:
+        """What is queued, within the bounds; None once stopping and nothing is left."""
+        with self._wake:
+            while not self._queue and not self._stopping:
+                self._wake.wait()
+            batch = self._pick()
+            for job in batch:
+                self._queue.remove(job)
+            return batch or None
+
+    def _pick(self) -> list[Job]:
+        """Smallest first: a short reply must not wait behind twenty 20 MB attachments (on PostgreSQL each
+        takes half a second to write). A large message waits at most for the small ones queued with it: at
+        most `max_concurrent_data` sessions are in DATA, so those fit in a batch or two."""
+        batch, size = [], 0
+        for job in sorted(self._queue, key=lambda job: job.size):
+            if len(batch) == self.max_batch or (batch and size + job.size > self.max_bytes):
+                break
+            batch.append(job)
+            size += job.size
+        return batch
+
+    def _write(self, batch: list[Job]) -> None:
+        try:
+            results = self.commit([_item(job) for job in batch])
+        except OSError as exc:  # a spool that cannot be read back: the sessions must still hear
+            log.error("inbound commit of %d message(s) failed: %s", len(batch), exc)
+            results = [StorageError(f"could not store the message: {exc}")] * len(batch)
+        finally:
+            for job in batch:
+                job.spool.close()
+        _settle_soon(batch, results)
 
     def commit(self, items: list[Item]) -> list[int | StorageError]:
         """One statement for all; when it fails, each message in its own savepoint so only a bad one fails."""
         try:
             # No BEGIN/COMMIT around it: the connection is in autocommit, so the one INSERT is its own
             # transaction, committed (and synced) when it returns; on PostgreSQL that is two round trips fewer.
-            return list(store_many(self.rt, items))
+            return list(retrying(lambda: store_many(self.rt, items), "inbound batch"))
         except Exception as exc:  # noqa: BLE001 - retried one by one below
+            if _busy(exc):  # one by one would only wait as long again, for each message
+                return [StorageError(f"could not store the message: {exc}")] * len(items)
             log.warning("inbound batch of %d failed (%s); storing one by one", len(items), exc)
             return self._one_by_one(items)
 
     def _one_by_one(self, items: list[Item]) -> list[int | StorageError]:
-        try:
+        def attempt() -> list[int | StorageError]:
             with self.rt.db.atomic():
                 return [_store(self.rt, item) for item in items]
+        try:
+            return retrying(attempt, "inbound messages one by one")
         except Exception as exc:  # the door must outlive any batch: an exception here would hang every session
             log.error("inbound commit of %d message(s) failed: %s", len(items), exc)
             return [StorageError(f"could not store the message: {exc}")] * len(items)
 
-    def close(self) -> None:
-        self.rt.db.close()
+
+def _item(job: Job) -> Item:
+    """The message's bytes, read from its spool only now, in the writer."""
+    job.spool.seek(0)
+    return job.spool.read(), job.door, job.envelope_from, job.envelope_to
 
 
 def _store(rt: Runtime, item: Item) -> int | StorageError:
@@ -84,10 +170,31 @@ def _store(rt: Runtime, item: Item) -> int | StorageError:
         return exc
 
 
-def _settle(future: asyncio.Future[int], result: int | StorageError) -> None:
-    if future.done():  # the session went away (its handler was cancelled)
-        return
-    if isinstance(result, StorageError):
-        future.set_exception(result)
-    else:
-        future.set_result(result)
+def _busy(exc: BaseException) -> bool:
+    return is_busy(exc) or (exc.__cause__ is not None and is_busy(exc.__cause__))
+
+
+def _settle_soon(batch: list[Job], results: list[int | StorageError]) -> None:
+    """Hand the results to each loop at once: one wake-up of the loop per batch, not per message."""
+    for loop in {job.loop for job in batch}:
+        settled = [(job.future, result) for job, result in zip(batch, results) if job.loop is loop]
+        try:
+            loop.call_soon_threadsafe(_settle, settled)
+        except RuntimeError:  # the loop is closed: the server stopped and its sessions are gone
+            log.debug("inbound commit finished after its server stopped")
+
+
+def _settle(settled: list[tuple[asyncio.Future[int], int | StorageError]]) -> None:
+    for future, result in settled:
+        if future.done():  # the session went away (its handler was cancelled)
+            continue
+        if isinstance(result, StorageError):
+            future.set_exception(result)
+        else:
+            future.set_result(result)
+
+
+def _retrieve(future: asyncio.Future[int]) -> None:
+    """Mark the outcome seen: a session that answered 451 at its time bound no longer awaits it."""
+    if not future.cancelled():
+        future.exception()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import smtplib
+import socket
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
@@ -34,6 +35,59 @@ def inbound_smtp(rt: Runtime) -> Iterator[InboundSmtpServer]:
     server = InboundSmtpServer(rt, host="127.0.0.1", port=0).start()
     yield server
     server.stop()
+
+
+@contextlib.contextmanager
+def started(rt: Runtime, **settings: object) -> Iterator[InboundSmtpServer]:
+    """The inbound SMTP door on a free loopback port with some `[inbound.smtp]` settings changed."""
+    rt.config.inbound.smtp = replace(rt.config.inbound.smtp, **settings)
+    server = InboundSmtpServer(rt, host="127.0.0.1", port=0).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+class RawClient:
+    """SMTP over a plain socket: exactly the bytes a test writes, and each reply as it comes."""
+
+    def __init__(self, server: InboundSmtpServer, timeout: float = 30) -> None:
+        self.sock = socket.create_connection((server.host, server.port), timeout)
+        self.replies = self.sock.makefile("rb")
+
+    def __enter__(self) -> "RawClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def reply(self) -> SmtpAnswer:
+        """The next (possibly multi-line) reply; code 0 when the server closed the connection instead."""
+        lines = []
+        while not lines or lines[-1][3:4] == b"-":
+            line = self.replies.readline()
+            if not line:
+                return SmtpAnswer(0, b"".join(lines).decode())
+            lines.append(line)
+        return SmtpAnswer(int(lines[-1][:3]), b"".join(line[4:] for line in lines).decode().strip())
+
+    def command(self, line: str | bytes) -> SmtpAnswer:
+        self.write(line.encode() + b"\r\n" if isinstance(line, str) else line)
+        return self.reply()
+
+    def write(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def envelope(self, mail_from: str = "someone@example.be", rcpt: str = f"reply@{REPLY_DOMAIN}") -> None:
+        """Greeting, EHLO, MAIL and RCPT, each answered as it should be."""
+        assert self.reply().code == 220
+        assert self.command("EHLO client.example").code == 250
+        assert self.command(f"MAIL FROM:<{mail_from}>").code == 250
+        assert self.command(f"RCPT TO:<{rcpt}>").code == 250
+
+    def close(self) -> None:
+        self.replies.close()
+        self.sock.close()
 
 
 def send(server: InboundSmtpServer, raw: bytes, mail_from: str = "someone@example.be",
