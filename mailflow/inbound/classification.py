@@ -193,8 +193,9 @@ def classify(msg: ParsedMessage, envelope_from: str | None = None,
 def _classify(msg: ParsedMessage, envelope_from: str | None, envelope_to: list[str]) -> Classification:
     original = mime.original_headers(msg.mime)
     if _is_complaint(msg):
+        senders = _feedback_fields(msg.mime, "original-mail-from")  # ARF names our envelope sender there
         mail = ReportedMail(_complainants(msg.mime, original), mime.message_id(original),
-                            _verp_tokens(msg, original, envelope_to))
+                            _verp_tokens(msg, original, [*envelope_to, *senders]))
         return Classification(MessageKind.COMPLAINT, "feedback_report", mail, ["feedback report"])
     report = read_report(msg, envelope_from)
     if report is not None:
@@ -234,7 +235,8 @@ def _outcome(recipient: RecipientReport, wording: str) -> RecipientOutcome:
 
 
 def _verp_tokens(msg: ParsedMessage, original: Message | None, envelope_to: list[str]) -> tuple[str, ...]:
-    """VERP tokens in the order they are trusted: the envelope, the report's headers, the returned original."""
+    """VERP tokens in the order they are trusted: the envelope (and a feedback report's Original-Mail-From),
+    the report's headers, the returned original."""
     named = [*envelope_to, *(v for name in _VERP_HEADERS for v in msg.headers.get_all(name))]
     if original is not None:
         named += [v for name in _VERP_HEADERS for v in mime.fields(original, name)]
@@ -269,11 +271,15 @@ def _has_embedded_message(tree: Message | None) -> bool:
 
 def _complainants(tree: Message | None, original: Message | None) -> list[str]:
     """Who complained: the report's Original-Rcpt-To, else the reported message's To."""
-    values = [v for p in mime.parts(tree) if mime.content_type(p) == "message/feedback-report"
-              for block in mime.header_blocks(p) for v in mime.fields(block, "original-rcpt-to")]
+    values = _feedback_fields(tree, "original-rcpt-to")
     if not values and original is not None:
         values = mime.fields(original, "to")
     return list(dict.fromkeys(a for a in map(parse_address, values) if a))
+
+
+def _feedback_fields(tree: Message | None, name: str) -> list[str]:
+    return [v for p in mime.parts(tree) if mime.content_type(p) == "message/feedback-report"
+            for block in mime.header_blocks(p) for v in mime.fields(block, name)]
 
 
 # --- auto-replies -----------------------------------------------------------------------------

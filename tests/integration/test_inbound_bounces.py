@@ -133,3 +133,45 @@ def test_a_bounce_scored_while_staff_lift_the_suppression_does_not_undo_the_lift
     assert not bounces._swap(stale, seen)  # …and the worker's write of what it read is refused
     row, newly = bounces.add_point(rt, address, "5.1.1")  # read again: one point on a lifted address
     assert (row.score, newly, row.lifted_at is not None) == (1.0, False, True)
+
+
+@pytest.mark.parametrize(("status", "diagnostic", "scored"), [
+    ("5.1.1", "Address rejected", True),  # the code says the mailbox is unknown, whatever word sits beside it
+    ("5.1.2", "Bad destination system address", True),
+    ("5.2.1", "The email account that you tried to reach is disabled", True),
+    ("4.1.1", "User unknown", False),  # a 4xx is the server saying "later", not "never"
+    ("5.7.1", "Message rejected as spam", False),
+])
+def test_only_a_dead_address_is_scored(smtp_rt, relay, inbound_smtp, notice, status, diagnostic, scored):
+    row = bounce(smtp_rt, inbound_smtp, notice, 1, status=status, diagnostic=diagnostic)
+    assert row.kind == "bounce" and row.outbox_id == Outbox.get(Outbox.recipient == MARIE).id
+    assert Suppression.select().where(Suppression.email == MARIE, Suppression.score > 0).exists() is scored
+    assert ("score 1/" in row.action) is scored
+
+
+def test_a_text_bounce_at_the_support_address_is_matched_by_the_token_its_quoted_original_carries(
+        smtp_rt, relay, inbound_smtp, notice):
+    raw = f"""\
+From: MAILER-DAEMON@mx.client.example
+To: support@{REPLY_DOMAIN}
+Subject: failure notice
+
+Hi. This is the qmail-send program at mx.client.example.
+I'm afraid I wasn't able to deliver your message to the following addresses.
+This is a permanent error; I've given up. Sorry it didn't work out.
+
+<{MARIE}>:
+Sorry, no mailbox here by that name. (#5.1.1)
+
+--- Below this line is a copy of the message.
+
+Return-Path: <{notice.mail_from}>
+Message-ID: {notice.message["Message-ID"]}
+To: {MARIE}
+Subject: New invoice
+""".encode()
+    assert send(inbound_smtp, raw, "", f"support@{REPLY_DOMAIN}").code == 250
+    settle(smtp_rt)
+    row = InboundMessage.get()
+    assert (row.kind, row.outbox_id) == ("bounce", Outbox.get(Outbox.recipient == MARIE).id)
+    assert Suppression.get(Suppression.email == MARIE).score == 1

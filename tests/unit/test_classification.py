@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailflow.inbound.classification import Classification, classify, verp_token
+from mailflow.inbound.classification import Classification, MessageKind, classify, verp_token
 from mailflow.inbound.parsing import parse_message
 
 POSTFIX_DSN_USER_UNKNOWN = b"""Return-Path: <>
@@ -317,3 +317,80 @@ def test_verp_token(address: str, token: str | None) -> None:
 
 def test_verp_token_with_another_prefix() -> None:
     assert verp_token("reply+abc@reply.example.com", prefix="reply") == "abc"
+
+
+TWO_RECIPIENTS = b"""From: MAILER-DAEMON@mx.portal.example.com
+To: bounces+abcdefgh@reply.portal.example.com
+Subject: Undelivered Mail Returned to Sender
+Content-Type: multipart/report; report-type=delivery-status; boundary="B"
+
+--B
+Content-Type: text/plain
+
+I'm sorry to have to inform you that your message could not be delivered.
+
+--B
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.portal.example.com
+
+Final-Recipient: rfc822; full@client.example
+Action: failed
+Status: 5.2.2
+Diagnostic-Code: smtp; 552 5.2.2 Mailbox full
+
+Final-Recipient: rfc822; gone@client.example
+Action: failed
+Status: 5.1.1
+Diagnostic-Code: smtp; 550 5.1.1 User unknown
+
+--B
+Content-Type: message/rfc822
+
+Return-Path: <bounces+qrstuvwx@reply.portal.example.com>
+Message-ID: <notice-7@portal.example.com>
+To: full@client.example, gone@client.example
+
+Hello
+--B--
+"""
+
+
+def test_each_recipient_of_a_report_has_its_own_outcome() -> None:
+    bounce = _classify(TWO_RECIPIENTS, envelope_from="").bounce
+    assert bounce is not None and bounce.recipients == ["full@client.example", "gone@client.example"]
+    assert [(o.address, o.cause, o.permanent) for o in bounce.outcomes] == [
+        ("full@client.example", "mailbox_full", False), ("gone@client.example", "user_unknown", True)]
+    assert bounce.permanent and bounce.status == "5.1.1"  # summed up by the worst: the dead address
+    assert bounce.outcome_for("FULL@client.example").permanent is False
+    assert bounce.outcome_for("forwarded@elsewhere.example") == bounce.worst
+
+
+def test_verp_tokens_come_from_the_envelope_first_then_headers_then_the_returned_original() -> None:
+    found = classify(parse_message(TWO_RECIPIENTS), "", ["bounces+mnopqrst@reply.portal.example.com"])
+    assert found.bounce is not None
+    assert found.bounce.verp_tokens == ("mnopqrst", "abcdefgh", "qrstuvwx")
+    assert found.original_message_id == "notice-7@portal.example.com"
+
+
+def test_a_text_bounce_names_the_token_its_quoted_original_carries() -> None:
+    found = _classify(QMAIL_FAILURE.replace(b"bounces+tok@", b"bounces+abc234@"), envelope_from="")
+    assert found.bounce is not None and "abc234" in found.bounce.verp_tokens
+
+
+def test_a_complaint_carries_the_reported_mail() -> None:
+    raw = ARF_COMPLAINT.replace(b"bounces+tok@", b"bounces+arfabc@")
+    found = _classify(raw)
+    assert found.kind is MessageKind.COMPLAINT and found.bounce is None
+    assert found.event is not None and found.event.verp_tokens == ("arfabc",)
+
+
+def test_the_status_is_kept_as_reported() -> None:
+    raw = MAILBOX_FULL_DSN.replace(b"Status: 4.2.2", b"Status: 5.2.2").replace(b"452 4.2.2", b"552 5.2.2")
+    bounce = _classify(raw, envelope_from="").bounce
+    assert bounce is not None and (bounce.status, bounce.action, bounce.status_class) == ("5.2.2", "delayed", "4")
+
+
+def test_kinds_are_str_enums_with_the_stored_values() -> None:
+    assert [k.value for k in MessageKind] == ["bounce", "complaint", "auto_reply", "message", "command"]
+    assert _classify(PERSON, envelope_from="jean@client.example").kind == "message"
