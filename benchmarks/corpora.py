@@ -198,22 +198,22 @@ def bounce_scores(results: list[BounceResult]) -> dict[str, float]:
 
 def flufl_scores(root: Path) -> dict[str, float]:
     """flufl.bounce on its own, as a point of comparison: detection and its permanent split."""
+    rows = _expected_rows(root / "bounces")
+    found = [(row, _flufl_found(root / "bounces" / "eml" / row["file"])) for row in rows]
+    bounces = [(row, f) for row, f in found if row["kind"] == "bounce"]
+    others = [f for row, f in found if row["kind"] != "bounce"]
+    detected = [(row, f) for row, f in bounces if f is not None]
+    hard_ok = sum(1 for row, permanent in detected if permanent == (row["hard"] == "1"))
+    return {"detected": len(detected) / len(bounces), "hard": hard_ok / len(bounces),
+            "false_alarms": sum(f is not None for f in others) / max(1, len(others))}
+
+
+def _flufl_found(path: Path) -> bool | None:
+    """None when flufl.bounce finds no failure, else whether it files any as permanent."""
     from flufl.bounce import all_failures
 
-    rows = _expected_rows(root / "bounces")
-    detected = hard_ok = bounces = false_alarms = 0
-    for row in rows:
-        raw = (root / "bounces" / "eml" / row["file"]).read_bytes()
-        temporary, permanent = all_failures(email.message_from_bytes(raw))  # (temporary, permanent), in that order
-        found = bool(permanent or temporary)
-        if row["kind"] != "bounce":
-            false_alarms += found
-            continue
-        bounces += 1
-        detected += found
-        hard_ok += found and bool(permanent) == (row["hard"] == "1")
-    others = len(rows) - bounces
-    return {"detected": detected / bounces, "hard": hard_ok / bounces, "false_alarms": false_alarms / max(1, others)}
+    temporary, permanent = all_failures(email.message_from_bytes(path.read_bytes()))  # in that order
+    return bool(permanent) if temporary or permanent else None
 
 
 def _share(results: list[BounceResult], test: Callable[[BounceResult], bool]) -> float:

@@ -193,10 +193,8 @@ def classify(msg: ParsedMessage, envelope_from: str | None = None,
 def _classify(msg: ParsedMessage, envelope_from: str | None, envelope_to: list[str]) -> Classification:
     original = mime.original_headers(msg.mime)
     if _is_complaint(msg):
-        senders = _feedback_fields(msg.mime, "original-mail-from")  # ARF names our envelope sender there
-        mail = ReportedMail(_complainants(msg.mime, original), mime.message_id(original),
-                            _verp_tokens(msg, original, [*envelope_to, *senders]))
-        return Classification(MessageKind.COMPLAINT, "feedback_report", mail, ["feedback report"])
+        return Classification(MessageKind.COMPLAINT, "feedback_report", _complained(msg, original, envelope_to),
+                              ["feedback report"])
     report = read_report(msg, envelope_from)
     if report is not None:
         event = _bounce_event(report, mime.message_id(original), _verp_tokens(msg, original, envelope_to))
@@ -245,6 +243,12 @@ def _verp_tokens(msg: ParsedMessage, original: Message | None, envelope_to: list
 
 
 # --- complaints -------------------------------------------------------------------------------
+
+
+def _complained(msg: ParsedMessage, original: Message | None, envelope_to: list[str]) -> ReportedMail:
+    senders = _feedback_fields(msg.mime, "original-mail-from")  # ARF names our envelope sender there
+    return ReportedMail(_complainants(msg.mime, original), mime.message_id(original),
+                        _verp_tokens(msg, original, [*envelope_to, *senders]))
 
 
 def _is_complaint(msg: ParsedMessage) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 
@@ -258,19 +259,26 @@ def _joined_attribution(lines: list[str], index: int) -> tuple[str, int]:
     line = lines[index]
     if _QUOTE.match(line) or not _ATTRIBUTION_START.search(line) or _is_marker(line):
         return line, 1
-    best, joined, used, blanks = (line, 1), line, 1, _MAX_BLANKS_JOINED if _DATED.search(line) else 0
+    best = (line, 1)
+    for joined, used in _joins(lines, index, _MAX_BLANKS_JOINED if _DATED.search(line) else 0):
+        if _is_attribution(joined):
+            best = joined, used
+    return best
+
+
+def _joins(lines: list[str], index: int, blanks: int) -> Iterator[tuple[str, int]]:
+    """`lines[index]` joined with one, two… of the following lines, and how many lines each join spans."""
+    joined, used = lines[index], 1
     for _ in range(_MAX_JOINED):
         while index + used < len(lines) and not lines[index + used].strip() and blanks:
             used, blanks = used + 1, blanks - 1
         if index + used >= len(lines) or not lines[index + used].strip():
-            break
+            return
         joined = joined.rstrip() + " " + re.sub(r"^[\s>-]*", "", lines[index + used])
         used += 1
         if len(joined) > _MAX_JOINED_LENGTH:
-            break
-        if _is_attribution(joined):
-            best = joined, used
-    return best
+            return
+        yield joined, used
 
 
 def _tokenize(texts: list[str]) -> _Lines:
