@@ -223,12 +223,15 @@ def status_class(status: str | None, action: str | None, reply_code: str | None 
     return "5"
 
 
+_UNKNOWN = (Cause.USER_UNKNOWN, Cause.HOST_UNKNOWN)  # what a server knows at RCPT TO (not a disabled mailbox)
+
+
 def _staged(cause: Cause | None, rule: str, status: str | None, text: str) -> tuple[Cause | None, str]:
     """A dead-address cause stands only if the refusal came at RCPT TO: before it, the server had not heard of
     the recipient; after DATA, it had accepted the address (unless its code is about the address, X.1.x)."""
     if cause in DEAD_CAUSES and _BEFORE_RCPT.search(text):
         return Cause.BLOCKED, "refused before RCPT TO"
-    if cause is Cause.USER_UNKNOWN and not (status or "").startswith(("5.1.", "4.1.")) and _AFTER_DATA.search(text):
+    if cause in _UNKNOWN and not (status or "").startswith(("5.1.", "4.1.")) and _AFTER_DATA.search(text):
         return Cause.FILTERED, "text after DATA"
     return cause, rule
 
