@@ -101,6 +101,8 @@ class SecurityConfig:
     reply_token_days: int = 90
     invitation_days: int = 14
     login_link_minutes: int = 30
+    address_change_hours: int = 48
+    address_undo_days: int = 7
 
 
 @dataclass
@@ -111,6 +113,8 @@ class LimitsConfig:
     login_requests_per_ip_per_hour: int = 30
     activation_attempts_per_hour: int = 10
     share_invitations_per_day: int = 20
+    address_changes_per_day: int = 5
+    signups_per_ip_per_hour: int = 10
 
 
 @dataclass

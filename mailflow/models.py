@@ -12,6 +12,8 @@ from mailflow.db import database
 LANGUAGES = ("fr", "nl", "en", "de")
 FREQUENCIES = ("immediate", "daily", "weekly", "monthly", "off")
 DOCUMENT_TYPES = ("invoice", "credit_note")
+CUSTOMER_KINDS = ("business", "private")  # private customers cannot share (the FAQ's B2C accounts)
+CHANNELS = ("both", "portal", "mail")  # how a shared user gets a customer number's documents
 
 
 class BaseModel(Model):
@@ -52,6 +54,7 @@ class Customer(BaseModel):
     enterprise_number = CharField(max_length=12, null=True)
     primary_user = ForeignKeyField(User, on_delete="RESTRICT")
     paperless = BooleanField(default=False)
+    kind = CharField(max_length=8, default="business")  # business | private
     created_at = DateTimeField()
 
 
@@ -62,6 +65,8 @@ class Access(BaseModel):
     user = ForeignKeyField(User, on_delete="CASCADE", backref="accesses")
     customer = ForeignKeyField(Customer, on_delete="CASCADE", backref="accesses")
     role = CharField(max_length=8)  # primary | shared
+    # both: in the portal and by notification; portal: no notices or digests; mail: notices, not in the viewer
+    channels = CharField(max_length=8, default="both")
     granted_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
     created_at = DateTimeField()
 
@@ -290,6 +295,38 @@ class ActivationCode(BaseModel):
     superseded_at = DateTimeField(null=True)
 
 
+class PaperlessChange(BaseModel):
+    """One opt-in or opt-out of a customer number: when, who and how, for the issuer's back office."""
+
+    id = AutoField()
+    customer = ForeignKeyField(Customer, on_delete="CASCADE", index=False)  # led by (customer, at)
+    paperless = BooleanField()
+    at = DateTimeField()
+    actor = CharField(max_length=254)  # an email, "cli" or "staff:<email>"
+    via = CharField(max_length=12)  # code | signup | portal | staff | cli
+
+    class Meta:
+        indexes = ((("customer", "at"), False), (("at",), False))
+
+
+class AddressChange(BaseModel):
+    """A user's new address: confirmed from the new mailbox, undone from the old one for a while."""
+
+    id = AutoField()
+    user = ForeignKeyField(User, on_delete="CASCADE")
+    old_email = CharField(max_length=254)
+    new_email = CharField(max_length=254)
+    actor = CharField(max_length=254)  # the user, their primary contact, "staff:<email>", or who suggested it
+    status = CharField(max_length=10)  # suggested | pending | confirmed | undone | cancelled
+    confirm_hash = CharField(max_length=64, null=True, unique=True)
+    undo_hash = CharField(max_length=64, null=True, unique=True)
+    created_at = DateTimeField()
+    expires_at = DateTimeField(null=True)  # of the confirmation link
+    confirmed_at = DateTimeField(null=True)
+    undo_until = DateTimeField(null=True)
+    undone_at = DateTimeField(null=True)
+
+
 class Suppression(BaseModel):
     """Bounce score and suppression state of one address."""
 
@@ -356,5 +393,5 @@ class SchemaVersion(BaseModel):
 ALL_MODELS: list[type[BaseModel]] = [
     Issuer, User, Customer, Access, Share, Document, View, Preference, Outbox, Digest,
     Notification, InboundMessage, ImapState, Token, Session, ActivationCode, Suppression,
-    DuplicateRequest, RateCounter, LoginRequest, AuditLog,
+    DuplicateRequest, RateCounter, LoginRequest, AuditLog, PaperlessChange, AddressChange,
 ]
