@@ -237,7 +237,8 @@ def _viewed(user_id: int, document_ids: list[int]) -> set[int]:
 
 
 def visible_numbers(user_id: int) -> dict[int, str]:
-    """The customer numbers `user_id` may see (id → number), for the API, which needs nothing else of them."""
+    """The customer numbers `user_id` may see (id → number), for the API, which needs nothing else of them;
+    not those shared with them by notification only."""
     sql = ('SELECT c."id", c."number" FROM "customer" AS c INNER JOIN "access" AS a ON a."customer_id" = c."id" '
-           f'WHERE a."user_id" = {database.param} ORDER BY c."number"')
+           f'WHERE a."user_id" = {database.param} AND a."channels" <> \'mail\' ORDER BY c."number"')
     return dict(database.execute_sql(sql, [user_id]).fetchall())

@@ -13,7 +13,7 @@ from mailflow import accounts, audit, bulk, storage, validation
 from mailflow.clock import naive_utc
 from mailflow.db import transaction
 from mailflow.errors import Conflict, NotFound, ValidationError
-from mailflow.models import Access, Customer, Document, Notification, Preference, User
+from mailflow.models import CHANNELS, Access, Customer, Document, Notification, Preference, User
 from mailflow.outbound import mails
 from mailflow.runtime import Runtime
 
@@ -51,6 +51,7 @@ class CheckedDocument:
 
 
 COMPARED = ("customer", "type", "date", "amount", "PDF")
+Recipient = tuple[User, str, str]  # who, how often (frequency), by which channels (both | mail)
 NOTIFY_MODES = ("each", "coalesce", "none")
 
 
@@ -101,7 +102,7 @@ class Publication:
     def __init__(self, rt: Runtime, docs: list[CheckedDocument], actor: str, notify_mode: str = "each") -> None:
         self.rt, self.actor, self.notify_mode = rt, actor, notify_mode
         self.known = _stored(docs)
-        self._recipients: dict[int, list[tuple[User, str]]] = {}
+        self._recipients: dict[int, list[Recipient]] = {}
 
     def publish_once(self, doc: CheckedDocument) -> Document | None:
         """The document published, or None when the very same one is already there (a rerun); the same
@@ -127,7 +128,7 @@ class Publication:
         audit.record(self.rt, self.actor, "document.publish", doc.number, customer=doc.customer.number, **detail)
         return document
 
-    def recipients(self, customer: Customer) -> list[tuple[User, str]]:
+    def recipients(self, customer: Customer) -> list[Recipient]:
         if customer.id not in self._recipients:
             self._recipients[customer.id] = _recipients_with_frequency(customer)
         return self._recipients[customer.id]
@@ -144,7 +145,7 @@ def _stored(docs: list[CheckedDocument]) -> dict[tuple[int, str], Document]:
 
 
 def notify(rt: Runtime, document: Document, mode: str = "each",
-           recipients: list[tuple[User, str]] | None = None) -> list[Notification]:
+           recipients: list[Recipient] | None = None) -> list[Notification]:
     """One notification per recipient; immediate ones are mailed now, the rest wait for their digest.
 
     `coalesce` leaves the immediate ones pending too, for one summary per recipient at the end of an import
@@ -153,11 +154,12 @@ def notify(rt: Runtime, document: Document, mode: str = "each",
     if mode == "none":
         return []
     created = []
-    for user, frequency in _recipients_with_frequency(document.customer) if recipients is None else recipients:
+    found = _recipients_with_frequency(document.customer) if recipients is None else recipients
+    for user, frequency, channels in found:
         note = Notification(user=user, document=document, customer=document.customer, frequency=frequency,
                             status="pending", created_at=naive_utc(rt.now()))
         if frequency == "immediate" and mode == "each":
-            note.outbox, note.status = mails.document_notice(rt, user, document), "queued"
+            note.outbox, note.status = mails.document_notice(rt, user, document, channels == "mail"), "queued"
         elif frequency == "off":
             note.status = "skipped"
         note.save(force_insert=True)
@@ -165,19 +167,20 @@ def notify(rt: Runtime, document: Document, mode: str = "each",
     return created
 
 
-def _recipients_with_frequency(customer: Customer) -> list[tuple[User, str]]:
-    query = (User.select(User, Preference.frequency.alias("frequency"))
+def _recipients_with_frequency(customer: Customer) -> list[Recipient]:
+    """Who is told about the number's documents (portal-only shared users are not), how often, by which channels."""
+    query = (User.select(User, Preference.frequency.alias("frequency"), Access.channels.alias("channels"))
              .join(Access, on=(Access.user == User.id))
              .join(Preference, join_type=JOIN.LEFT_OUTER,
                    on=((Preference.user == User.id) & (Preference.customer == Access.customer)))
-             .where(Access.customer == customer).order_by(User.id).objects())
-    return [(user, user.frequency or "immediate") for user in query]
+             .where(Access.customer == customer, Access.channels.in_(accounts.MAILED)).order_by(User.id).objects())
+    return [(user, user.frequency or "immediate", user.channels) for user in query]
 
 
-def get_visible(user: User, document_id: int) -> Document:
-    """A document the user may see; any other id is simply not found."""
+def get_visible(user: User, document_id: int, channels: tuple[str, ...] = CHANNELS) -> Document:
+    """A document the user may see (through `channels`: the viewer asks for PORTAL); any other id is not found."""
     document = (Document.select().join(Access, on=(Access.customer == Document.customer))
-                .where(Document.id == document_id, Access.user == user).first())
+                .where(Document.id == document_id, Access.user == user, Access.channels.in_(channels)).first())
     if document is None:
         raise NotFound("no such document")
     return document

@@ -8,7 +8,7 @@ from mailflow import accounts
 from mailflow.outbound import mails
 from mailflow.cli.state import runtime
 from mailflow.errors import NotFound
-from mailflow.models import Access, Customer, User
+from mailflow.models import CHANNELS, CUSTOMER_KINDS, Access, Customer, User
 
 LANGUAGE = click.option("--language", default="fr", show_default=True, help="fr, nl, en or de.")
 
@@ -32,12 +32,14 @@ def customer() -> None:
 @click.option("--first-name", default="")
 @click.option("--last-name", default="")
 @LANGUAGE
+@click.option("--kind", type=click.Choice(CUSTOMER_KINDS), default="business", show_default=True,
+              help="private customers cannot share their documents.")
 def customer_add(number: str, company: str, enterprise_number: str | None, email: str, first_name: str,
-                 last_name: str, language: str) -> None:
+                 last_name: str, language: str, kind: str) -> None:
     """Add a customer number with its primary contact."""
     added = accounts.add_customer(runtime(), number, company,
-                                  accounts.Person(email, first_name, last_name, language), enterprise_number)
-    click.echo(f"customer {added.number} ({added.company}), primary contact {added.primary_user.email}")
+                                  accounts.Person(email, first_name, last_name, language), enterprise_number, kind)
+    click.echo(f"customer {added.number} ({added.company}, {added.kind}), primary contact {added.primary_user.email}")
 
 
 @customer.command("list")
@@ -45,7 +47,7 @@ def customer_list() -> None:
     """List customer numbers."""
     runtime()
     for item in Customer.select().order_by(Customer.number):
-        click.echo(f"{item.number}\t{item.company}\t{item.primary_user.email}")
+        click.echo(f"{item.number}\t{item.company}\t{item.primary_user.email}\t{item.kind}")
 
 
 @click.group()
@@ -59,9 +61,12 @@ def user() -> None:
 @click.option("--first-name", default="")
 @click.option("--last-name", default="")
 @LANGUAGE
-def user_share(number: str, email: str, first_name: str, last_name: str, language: str) -> None:
+@click.option("--channels", type=click.Choice(CHANNELS), default="both", show_default=True,
+              help="both: portal and notifications; portal: no mails; mail: notifications with the PDF only.")
+def user_share(number: str, email: str, first_name: str, last_name: str, language: str, channels: str) -> None:
     """Share customer NUMBER with EMAIL (ticked for that number only)."""
-    shared = accounts.share(runtime(), number, accounts.Person(email, first_name, last_name, language))
+    shared = accounts.share(runtime(), number, accounts.Person(email, first_name, last_name, language),
+                            channels=channels)
     click.echo(f"{shared.email} now sees {number.upper()}")
 
 

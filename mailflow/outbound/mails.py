@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from mailflow import i18n, tokens
-from mailflow.models import Customer, Document, Outbox, User
+from mailflow.models import Access, Customer, Document, Outbox, User
 from mailflow.outbound import outbox
 from mailflow.outbound.composer import Attachment, Envelope, compose, new_message_id
 from mailflow.runtime import Runtime
@@ -82,8 +82,19 @@ def login_link(rt: Runtime, user: User) -> str:
     return rt.url(f"auth/{raw}")
 
 
-def document_notice(rt: Runtime, user: User, document: Document) -> Outbox:
-    """"A new document is available"; an account not yet activated gets its activation link too."""
+def document_notice(rt: Runtime, user: User, document: Document, mail_only: bool | None = None) -> Outbox:
+    """"A new document is available"; an account not yet activated gets its activation link too.
+
+    Someone the number is shared with by notification only does not see it in the viewer: the PDF comes
+    with the notice instead, and no link leads to a page that would not show it.
+    """
+    if mail_only is None:
+        mail_only = Access.select().where(Access.user == user, Access.customer == document.customer_id,
+                                          Access.channels == "mail").exists()
+    if mail_only:
+        return queue(rt, MailRequest(user, "document_notice", "notice", "notice", {"attached": True},
+                                     document.customer, document, unsubscribe=True,
+                                     attachments=(pdf_attachment(rt, document, ""),)))
     context: dict[str, Any] = {}
     if user.activated_at is None:
         link = invitation_link(rt, user)
@@ -93,11 +104,15 @@ def document_notice(rt: Runtime, user: User, document: Document) -> Outbox:
                                  document, unsubscribe=True))
 
 
+def pdf_attachment(rt: Runtime, document: Document, suffix: str) -> Attachment:
+    # document numbers may hold "/", which a mail program would read as a folder in the attachment's name
+    name = f"{document.number.replace('/', '-')}{suffix}.pdf"
+    return Attachment(filename=name, content=read_pdf(rt.config, document.pdf_sha256))
+
+
 def duplicate(rt: Runtime, user: User, document: Document, auto_submitted: str = "auto-generated",
               in_reply_to: str | None = None) -> Outbox:
-    # document numbers may hold "/", which a mail program would read as a folder in the attachment's name
-    name = f"{document.number.replace('/', '-')}-duplicate.pdf"
-    pdf = Attachment(filename=name, content=read_pdf(rt.config, document.pdf_sha256))
+    pdf = pdf_attachment(rt, document, "-duplicate")
     return queue(rt, MailRequest(user, "duplicate", "duplicate", "duplicate", {}, document.customer, document,
                                  auto_submitted=auto_submitted, in_reply_to=in_reply_to, attachments=(pdf,)))
 

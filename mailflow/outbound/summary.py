@@ -112,6 +112,6 @@ def only(pending: Pending, keep: set[int]) -> Pending:
     for group in pending.groups:
         entries = [entry for entry in group.entries if next(notes) in keep]
         if entries:
-            kept.groups.append(Group(group.customer, entries))
+            kept.groups.append(Group(group.customer, entries, group.mail_only))
     kept.note_ids = [note for note in pending.note_ids if note in keep]
     return kept

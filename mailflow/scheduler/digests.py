@@ -77,6 +77,7 @@ class Group:
 
     customer: Account
     entries: list[Entry] = field(default_factory=list)
+    mail_only: bool = False  # shared by notification only: not in the viewer, so no link to it
 
 
 @dataclass
@@ -141,25 +142,27 @@ def load(user_ids: list[int], period: Period) -> list[Pending]:
     found: dict[int, Pending] = {}
     accounts: dict[int, Account] = {}
     for row in _notes(user_ids, period):
-        note_id, user_id, customer_id, visible = row[:4]
+        note_id, user_id, customer_id, channels = row[:4]
         pending = found.setdefault(user_id, Pending(users[user_id]))
-        if visible is None:  # no access (any more) to this customer number
+        if channels is None:  # no access (any more) to this customer number, or no longer told about it
             pending.hidden.append(note_id)
             continue
         if customer_id not in accounts:
             accounts[customer_id] = Account(customer_id, *row[4:7])
-        _add(pending, note_id, accounts[customer_id], _entry(row))
+        _add(pending, note_id, accounts[customer_id], _entry(row), channels == "mail")
     return [found[uid] for uid in user_ids if uid in found]
 
 
 def _notes(user_ids: list[int], period: Period) -> list[tuple]:
-    """Pending notes: (note, user, customer, access or None, number, company, issuer name, *document, view or None).
+    """Pending notes: (note, user, customer, access channels or None, number, company, issuer name, *document,
+    view or None). A portal-only access is no access here: it gets no digests.
 
     Read through the bare cursor: peewee's conversion of every column of every row cost more than the query.
     """
-    allowed = (Access.user == Notification.user) & (Access.customer == Notification.customer)
+    allowed = ((Access.user == Notification.user) & (Access.customer == Notification.customer)
+               & (Access.channels != "portal"))
     seen = (View.user == Notification.user) & (View.document == Notification.document)
-    query = (Notification.select(Notification.id, Notification.user, Notification.customer, Access.id,
+    query = (Notification.select(Notification.id, Notification.user, Notification.customer, Access.channels,
                                  Customer.number, Customer.company, Issuer.name, Document.id, Document.number,
                                  Document.type, Document.date, Document.amount_cents, Document.currency, View.id)
              .join(Document).switch(Notification).join(Customer).join(Issuer)
@@ -180,9 +183,9 @@ def _entry(row: tuple) -> Entry:
                  mails.TYPE_LABELS[kind])
 
 
-def _add(pending: Pending, note_id: int, account: Account, entry: Entry) -> None:
+def _add(pending: Pending, note_id: int, account: Account, entry: Entry, mail_only: bool) -> None:
     if not pending.groups or pending.groups[-1].customer is not account:
-        pending.groups.append(Group(account))
+        pending.groups.append(Group(account, mail_only=mail_only))
     pending.groups[-1].entries.append(entry)
     pending.note_ids.append(note_id)
 
@@ -346,11 +349,11 @@ class ShownGroup:
 
     customer: Account
     entries: list[Entry]
-    url: str
+    url: str | None  # None: shared by notification only, the viewer would not show them
 
 
 def _group_context(rt: Runtime, group: Group) -> ShownGroup:
-    return ShownGroup(group.customer, group.entries, viewer_link(rt, group))
+    return ShownGroup(group.customer, group.entries, None if group.mail_only else viewer_link(rt, group))
 
 
 def viewer_link(rt: Runtime, group: Group) -> str:

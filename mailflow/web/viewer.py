@@ -13,7 +13,7 @@ from mailflow.document_search import DocumentFilter, DocumentPage
 from mailflow.errors import NotFound, RateLimited, ValidationError
 from mailflow.models import Customer, Document, User, View
 from mailflow.runtime import Runtime
-from mailflow.accounts import customers_of
+from mailflow.accounts import PORTAL, customers_of
 from mailflow.web.context import N_, Ctx, page
 
 FIELD_ERRORS = {
@@ -40,7 +40,7 @@ def field_error(ctx: Ctx, exc: ValidationError) -> str:
 
 def find(user: User, params) -> tuple[list[Customer], DocumentPage]:
     """The user's customer numbers and the page of documents `params` asks for."""
-    customers = customers_of(user)
+    customers = customers_of(user, channels=PORTAL)
     return customers, search(user.id, {c.id: c.number for c in customers}, params)
 
 
@@ -56,7 +56,7 @@ def documents_page(ctx: Ctx) -> Response:
     try:
         customers, result = find(ctx.user, ctx.request.query_params)
     except ValidationError as exc:
-        return _render(ctx, 400, customers_of(ctx.user), raw, None, DocumentFilter(), exc)
+        return _render(ctx, 400, customers_of(ctx.user, channels=PORTAL), raw, None, DocumentFilter(), exc)
     return _render(ctx, 200, customers, raw, result, result.filter, None)
 
 
@@ -98,7 +98,7 @@ def download_name(document: Document) -> str:
 
 @page()
 def pdf(ctx: Ctx) -> Response:
-    document = documents.get_visible(ctx.user, ctx.request.path_params["document_id"])
+    document = documents.get_visible(ctx.user, ctx.request.path_params["document_id"], PORTAL)
     path = storage.pdf_path(ctx.rt.config, document.pdf_sha256)
     if not path.is_file():
         raise NotFound("the PDF of this document is missing from storage")
