@@ -14,8 +14,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mailflow.runtime import Runtime
-from mailflow.web import (api, auth, health, paperless, settings, sharing, staff_mail, staff_people, unsubscribe,
-                          viewer)
+from mailflow.web import (address, api, auth, health, paperless, settings, sharing, staff_mail, staff_people,
+                          unsubscribe, viewer)
 from mailflow.web.context import N_, WebState, plain_page
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def create_app(rt: Runtime) -> Starlette:
     """The viewer and staff console for this runtime; nothing global, so tests can build several."""
     web = WebState.of(rt)
     routes = [*auth.routes, *viewer.routes, *api.routes, *sharing.routes, *settings.routes, *paperless.routes,
-              *unsubscribe.routes, *staff_mail.routes, *staff_people.routes, *health.routes,
+              *unsubscribe.routes, *staff_mail.routes, *staff_people.routes, *health.routes, *address.routes,
               Mount("/static", StaticFiles(directory=STATIC), name="static")]
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error, 500: _server_error})
     app.state.web = web

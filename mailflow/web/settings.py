@@ -5,11 +5,12 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mailflow import actions, audit, i18n, validation
-from mailflow.errors import ValidationError
+from mailflow import actions, address_change, audit, i18n, validation
+from mailflow.errors import MailflowError, ValidationError
 from mailflow.models import FREQUENCIES, Preference, User
+from mailflow.web.address import request_error, requested
 from mailflow.web.api import new_api_token
-from mailflow.accounts import customers_of
+from mailflow.accounts import MAILED, customers_of
 from mailflow.web.context import N_, Ctx, page
 
 FREQUENCY_LABELS = {"immediate": N_("Immediately, one mail per document"), "daily": N_("Daily summary"),
@@ -22,10 +23,11 @@ def frequencies(user: User) -> dict[int, str]:
 
 
 def _show(ctx: Ctx, status: int = 200, **extra: object) -> Response:
-    context = {"customers": customers_of(ctx.user), "frequencies": frequencies(ctx.user),
+    context = {"customers": customers_of(ctx.user, channels=MAILED), "frequencies": frequencies(ctx.user),
                "frequency_labels": FREQUENCY_LABELS, "frequency_codes": FREQUENCIES, "error": None,
-               "new_token": None,
-               "has_token": ctx.user.api_token_hash is not None}
+               "new_token": None, "has_token": ctx.user.api_token_hash is not None,
+               "pending": address_change.pending_for(ctx.user), "email_error": None, "new_email": "",
+               "undo_days": ctx.rt.config.security.address_undo_days}
     return ctx.render("settings.html", status, **(context | extra))
 
 
@@ -53,13 +55,24 @@ def save_profile(ctx: Ctx) -> Response:
 def save_frequencies(ctx: Ctx) -> Response:
     current = frequencies(ctx.user)
     changed = 0
-    for customer in customers_of(ctx.user):
+    for customer in customers_of(ctx.user, channels=MAILED):
         wanted = ctx.field(f"frequency_{customer.id}")
         if wanted and wanted != current.get(customer.id, "immediate"):
             actions.set_frequency(ctx.rt, ctx.user, wanted, customer)
             changed += 1
     message = ctx._("Notification settings saved.") if changed else ctx._("Nothing was changed.")
     return ctx.redirect("/settings", message)
+
+
+@page()
+def change_email(ctx: Ctx) -> Response:
+    """Ask for a new address: a link goes to it, and the address changes only when that link is used."""
+    new = ctx.field("email")
+    try:
+        change = address_change.request(ctx.rt, ctx.user, new, ctx.user)
+    except MailflowError as exc:
+        return _show(ctx, exc.http_status, email_error=request_error(ctx, exc), new_email=new)
+    return ctx.redirect("/settings", requested(ctx, change.new_email, change.old_email))
 
 
 @page()
@@ -81,6 +94,7 @@ def revoke_token(ctx: Ctx) -> Response:
 routes = [
     Route("/settings", settings_page, methods=["GET"]),
     Route("/settings/profile", save_profile, methods=["POST"]),
+    Route("/settings/email", change_email, methods=["POST"]),
     Route("/settings/frequency", save_frequencies, methods=["POST"]),
     Route("/settings/api-token", create_token, methods=["POST"]),
     Route("/settings/api-token/revoke", revoke_token, methods=["POST"]),

@@ -5,11 +5,12 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mailflow import accounts, actions, activation
+from mailflow import accounts, actions, activation, address_change
 from mailflow.account_merge import merge
-from mailflow.errors import NotFound, ValidationError
-from mailflow.models import Access, Customer, Session, Share, User
+from mailflow.errors import MailflowError, NotFound, ValidationError
+from mailflow.models import Access, Customer, Session, Share, Suppression, User
 from mailflow.web import sessions
+from mailflow.web.address import request_error, requested
 from mailflow.web.context import Ctx, page
 from mailflow.web.staff_mail import actor
 
@@ -36,7 +37,7 @@ def search_users(text: str) -> list[User]:
 def people(ctx: Ctx) -> Response:
     text = ctx.request.query_params.get("q", "").strip()[:100]
     return ctx.render("staff/people.html", section="people", q=text, customers=search_customers(text),
-                      users=search_users(text), codes={})
+                      users=search_users(text), codes={}, dead=address_change.dead_primaries())
 
 
 def _user(ctx: Ctx) -> User:
@@ -54,7 +55,27 @@ def user_detail(ctx: Ctx) -> Response:
     live = Session.select().where(Session.user == user, Session.revoked_at.is_null(),
                                   Session.expires_at > ctx.rt.now().replace(tzinfo=None)).count()
     return ctx.render("staff/user.html", section="people", person=user, accesses=accesses,
-                      shared_with=shared_with, live_sessions=live)
+                      shared_with=shared_with, live_sessions=live, suppressed=_suppressed(user),
+                      changes=address_change.history(user), suggested=address_change.suggestions(user))
+
+
+def _suppressed(user: User) -> Suppression | None:
+    """The address's suppression while it lasts: mail to this person is not delivered."""
+    return Suppression.get_or_none(Suppression.email == user.email, Suppression.suppressed_at.is_null(False),
+                                   Suppression.lifted_at.is_null())
+
+
+@page(auth="staff")
+def change_email(ctx: Ctx) -> Response:
+    """A new address for someone, confirmed from that mailbox: staff cannot tell who is on the phone."""
+    user = _user(ctx)
+    if user.merged_into_id:
+        raise ValidationError("this account was merged into another; change that one")
+    try:
+        change = address_change.request(ctx.rt, user, ctx.field("email"), actor(ctx))
+    except MailflowError as exc:
+        return ctx.redirect(f"/staff/users/{user.id}", request_error(ctx, exc), kind="error")
+    return ctx.redirect(f"/staff/users/{user.id}", requested(ctx, change.new_email, change.old_email))
 
 
 @page(auth="staff")
@@ -128,6 +149,7 @@ routes = [
     Route("/staff/users/{user_id:int}", user_detail, methods=["GET"]),
     Route("/staff/users/{user_id:int}/invitation", resend_invitation, methods=["POST"]),
     Route("/staff/users/{user_id:int}/sessions/revoke", revoke_sessions, methods=["POST"]),
+    Route("/staff/users/{user_id:int}/email", change_email, methods=["POST"]),
     Route("/staff/customers/{customer_id:int}/activation-code", issue_code, methods=["POST"]),
     Route("/staff/merge", merge_confirm, methods=["GET"]),
     Route("/staff/merge", merge_accounts, methods=["POST"]),

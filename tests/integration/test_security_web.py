@@ -22,7 +22,8 @@ from tests.support.web import BASE, csrf, csrf_of, link_token
 
 QUESTION = (b"From: Paul Renard <paul@clinic.example>\r\nTo: support@reply.mailflow.example\r\n"
             b"Subject: Question\r\nMessage-ID: <q1@clinic.example>\r\n\r\nHello\r\n")
-TOKEN_ROUTES = {"/auth/{token}", "/unsubscribe/{token}"}  # signed or random tokens, proved in test_security_tokens
+TOKEN_ROUTES = {"/auth/{token}", "/unsubscribe/{token}",  # signed or random tokens, proved in test_security_tokens
+                "/address/{token}", "/address/undo/{token}"}  # random, single use: test_address_change
 # The only POSTs without the form token, and why they need none.
 CSRF_EXEMPT = {
     ("POST", "/unsubscribe/{token}"): "RFC 8058 one-click: mailbox providers POST without any session; the "
@@ -96,6 +97,9 @@ def forms(world: World) -> dict[str, dict[str, str]]:
             "/sharing/{user_id:int}": {"customer": str(world.x2.id)},
             "/settings/profile": {"first_name": "M", "last_name": "D", "language": "en"},
             "/settings/frequency": {f"frequency_{world.x.id}": "off"},
+            "/settings/email": {"email": "marie.new@example.be"},
+            "/sharing/{user_id:int}/email": {"email": "jan.new@example.be"},
+            "/staff/users/{user_id:int}/email": {"email": "jan.new@example.be"},
             "/activation": {"code": "7KQ4-M2ZD-9HXA"},
             "/staff/inbound/{message_id:int}/answer": {"body": "Hello"},
             "/staff/merge": {"keep": world.marie.email, "other": world.jan.email}}
@@ -173,6 +177,8 @@ IDOR = {
                                              ("BEARER", "paul", "doc_x", 404)],
     "/sharing/{user_id:int}": [("POST", "paul", "jan", 404), ("POST", "jan", "jan", 403)],
     "/sharing/{user_id:int}/remove": [("POST", "paul", "jan", 404), ("POST", "jan", "jan", 403)],
+    "/sharing/{user_id:int}/email": [("POST", "paul", "jan", 404), ("POST", "jan", "jan", 403)],
+    "/primary-contact/{customer_id:int}": [("GET", "paul", "x", 404), ("POST", "paul", "x", 404)],
     "/activation/{customer_id:int}/opt-out": [("POST", "paul", "x", 404), ("POST", "jan", "x", 404)],
     "/staff/inbound/{message_id:int}": [("GET", "paul", "message", 403)],
     "/staff/inbound/{message_id:int}/raw": [("GET", "paul", "message", 403)],
@@ -183,6 +189,7 @@ IDOR = {
     "/staff/users/{user_id:int}": [("GET", "paul", "jan", 403)],
     "/staff/users/{user_id:int}/invitation": [("POST", "paul", "jan", 403)],
     "/staff/users/{user_id:int}/sessions/revoke": [("POST", "paul", "marie", 403)],
+    "/staff/users/{user_id:int}/email": [("POST", "paul", "jan", 403)],
     "/staff/customers/{customer_id:int}/activation-code": [("POST", "paul", "x", 403)],
 }
 
