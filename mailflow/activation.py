@@ -5,13 +5,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
-from mailflow import audit, ratelimit
+from mailflow import accounts, audit, paperless, ratelimit
+from mailflow.accounts import Person
 from mailflow.clock import aware_utc, naive_utc
 from mailflow.config import secret_key
+from mailflow.db import transaction
 from mailflow.errors import PermissionDenied, TokenError, ValidationError
-from mailflow.models import ActivationCode, Customer, User
+from mailflow.models import ActivationCode, Customer, Issuer, User
 from mailflow.runtime import Runtime
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32: no I, L, O or U to misread
@@ -23,7 +27,7 @@ HOUR = timedelta(hours=1)
 REASONS = {
     "mistyped": "this code has a typing mistake",
     "unknown": "this code does not exist",
-    "not_yours": "this code is for a customer number you are not the primary contact of",
+    "not_yours": "this code is for a customer number with another primary contact",
     "superseded": "a newer code was issued for this customer number; use the latest one",
     "expired": "this code has expired (codes are valid for 15 weeks)",
     "used": "this code has already been used",
@@ -74,9 +78,41 @@ def issue(rt: Runtime, customer: Customer, actor: str = "system") -> str:
          .where(ActivationCode.customer == customer, ActivationCode.used_at.is_null(),
                 ActivationCode.superseded_at.is_null()).execute())
         ActivationCode.create(customer=customer, code_hash=code_hash(rt, code), issued_at=now,
-                              expires_at=naive_utc(rt.now() + LIFETIME))
+                              expires_at=now + LIFETIME)
         audit.record(rt, actor, "activation.issue", customer.number)
     return formatted(code)
+
+
+@dataclass(frozen=True)
+class Printed:
+    """A code as a print shop merges it into a letter: the one moment its plain text exists."""
+
+    customer: Customer
+    code: str
+    valid_until: date
+
+
+def needing_codes(rt: Runtime, issuer: Issuer | None = None, reissue: bool = False) -> list[Customer]:
+    """Customer numbers on paper whose next letter needs a code: those without a live one (none yet, expired,
+    or replaced), or all of them with `reissue` (their earlier codes then stop working).
+
+    Live codes are left alone by default because they cannot be printed again (only their hash is kept) and
+    replacing them would void the letters already sent: a second export the same day prints nothing new.
+    """
+    query = Customer.select().where(Customer.paperless == False).order_by(Customer.number)  # noqa: E712
+    if issuer is not None:
+        query = query.where(Customer.issuer == issuer)
+    if not reissue:
+        live = ActivationCode.select(ActivationCode.customer).where(
+            ActivationCode.superseded_at.is_null(), ActivationCode.expires_at > naive_utc(rt.now()))
+        query = query.where(Customer.id.not_in(live))
+    return list(query)
+
+
+def issue_many(rt: Runtime, customers: list[Customer], actor: str) -> list[Printed]:
+    """A new code for each customer, in one transaction retried while the database is busy."""
+    until = (rt.now() + LIFETIME).astimezone(ZoneInfo(rt.config.scheduler.timezone)).date()
+    return transaction(lambda: [Printed(c, issue(rt, c, actor), until) for c in customers], "issuing codes")
 
 
 def latest(customer: Customer) -> ActivationCode | None:
@@ -85,41 +121,72 @@ def latest(customer: Customer) -> ActivationCode | None:
 
 
 def redeem(rt: Runtime, user: User, text: str) -> Customer:
-    """Opt the code's customer number into electronic delivery; TokenError.reason says why not."""
+    """Opt the code's customer number into electronic delivery; TokenError.reason says why not.
+
+    A number whose primary contact never activated the account goes to whoever holds its latest code:
+    the code came on paper to the company, as the FAQ's "other activation codes" section adds numbers.
+    """
     ratelimit.hit(f"activation:{user.id}", rt.config.limits.activation_attempts_per_hour, HOUR, rt.now())
+    row = _find(rt, text)
+    _check(rt, row, user)
+    return _activate(rt, row, user, "code")
+
+
+def _find(rt: Runtime, text: str) -> ActivationCode:
     code = normalize(text)
     if not well_formed(code):
         raise refused("mistyped")
     row = ActivationCode.get_or_none(ActivationCode.code_hash == code_hash(rt, code))
     if row is None:
         raise refused("unknown")
-    _check(rt, row, user)
-    return _activate(rt, row, user)
+    return row
 
 
-def _check(rt: Runtime, row: ActivationCode, user: User) -> None:
+def _check(rt: Runtime, row: ActivationCode, user: User | None) -> None:
+    """Why `user` (None: someone without an account yet) may not use this code, as a TokenError."""
     customer = row.customer
-    if customer.primary_user_id != user.id:
+    mine = user is not None and customer.primary_user_id == user.id
+    if not mine and customer.primary_user.activated_at is not None:
         raise refused("not_yours")
     if row.superseded_at is not None:
         raise refused("superseded")
     if aware_utc(row.expires_at) <= rt.now():
         raise refused("expired")
-    if customer.paperless:
-        raise refused("used" if row.used_at else "already_active")
     if row.used_at is not None and latest(customer).id != row.id:
         raise refused("used")  # only the latest code brings a number back after an opt-out
+    if customer.paperless and mine:
+        raise refused("used" if row.used_at else "already_active")
 
 
-def _activate(rt: Runtime, row: ActivationCode, user: User) -> Customer:
+def _activate(rt: Runtime, row: ActivationCode, user: User, via: str) -> Customer:
     again = row.used_at is not None
     with rt.db.atomic():
+        customer = row.customer
+        if customer.primary_user_id != user.id:
+            accounts.hand_over(rt, customer, user, actor=user.email)
         (ActivationCode.update(used_at=row.used_at or naive_utc(rt.now()), used_by=user)
          .where(ActivationCode.id == row.id).execute())
-        Customer.update(paperless=True).where(Customer.id == row.customer_id).execute()
-        audit.record(rt, user.email, "activation.reactivate" if again else "activation.redeem",
-                     row.customer.number)
+        action = "activation.reactivate" if again else "activation.redeem"
+        if not customer.paperless:
+            return paperless.change(rt, Customer.get_by_id(customer.id), True, user.email, via, action)
+        audit.record(rt, user.email, action, customer.number, via=via)
     return Customer.get_by_id(row.customer_id)
+
+
+def sign_up(rt: Runtime, number: str, text: str, person: Person, client: str) -> tuple[User, Customer]:
+    """A new user with the customer number and code of a letter: the number's primary contact, paperless.
+
+    A number and a code that do not belong together are refused as an unknown code, so that nobody learns
+    which numbers exist; only the code's holder learns that the number already has an active contact.
+    """
+    ratelimit.hit(f"signup-ip:{client}", rt.config.limits.signups_per_ip_per_hour, HOUR, rt.now())
+    row = _find(rt, text)
+    if row.customer.number != number.strip().upper().replace(" ", ""):
+        raise refused("unknown")
+    person = person.checked()
+    _check(rt, row, accounts.find_user(person.email))  # before any account is made for a refused sign-up
+    user = accounts.ensure_user(rt, person)
+    return user, _activate(rt, row, user, "signup")
 
 
 def opt_out(rt: Runtime, user: User, customer: Customer) -> Customer:
@@ -129,6 +196,4 @@ def opt_out(rt: Runtime, user: User, customer: Customer) -> Customer:
     if not customer.paperless:
         raise ValidationError(f"{customer.number} is not in electronic delivery", field="customer")
     with rt.db.atomic():
-        Customer.update(paperless=False).where(Customer.id == customer.id).execute()
-        audit.record(rt, user.email, "activation.opt_out", customer.number)
-    return Customer.get_by_id(customer.id)
+        return paperless.change(rt, customer, False, user.email, "portal", "activation.opt_out")

@@ -1,21 +1,67 @@
-"""CLI: what the viewer's people need from operations: activation codes, account merges, sessions."""
+"""CLI: what the viewer's people need from operations: activation codes, paperless lists, merges, sessions."""
 
 from __future__ import annotations
 
-import click
+import csv
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO
 
-from mailflow import accounts, activation
+import click
+from peewee import chunked
+
+from mailflow import accounts, activation, paperless
 from mailflow.account_merge import merge
 from mailflow.cli.state import runtime
 from mailflow.clock import aware_utc
-from mailflow.errors import NotFound
-from mailflow.models import ActivationCode
+from mailflow.errors import NotFound, ValidationError
+from mailflow.models import ActivationCode, Issuer
 from mailflow.web import sessions
+
+CODE_BATCH = 100  # codes issued per transaction: a short write lock, and the rows written once committed
+ISSUER = click.option("--issuer", default=None, help="Only this issuer's customer numbers (its prefix, e.g. DL2).")
+OUTPUT = click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                      help="Write the CSV to this file (default: standard output).")
 
 
 def register(cli: click.Group) -> None:
     cli.add_command(activation_code)
+    cli.add_command(paperless_group)
     cli.add_command(account)
+
+
+def _issuer(prefix: str | None) -> Issuer | None:
+    if prefix is None:
+        return None
+    found = Issuer.get_or_none(Issuer.prefix == prefix.strip().upper())
+    if found is None:
+        raise NotFound(f"unknown issuer {prefix!r}")
+    return found
+
+
+@contextmanager
+def csv_output(path: Path | None) -> Iterator[TextIO]:
+    """Standard output, or a file that appears whole: written beside it, renamed into place when done.
+
+    On failure the file still gets what was written (the rows whose transactions committed), since those
+    codes now exist and nowhere else is their plain text.
+    """
+    if path is None:
+        yield sys.stdout
+        return
+    try:  # private (0600) like the codes it may hold
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    except OSError as exc:
+        raise ValidationError(f"cannot write {path}: {exc.strerror}", field="output") from None
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
+            yield handle
+    finally:
+        os.replace(temporary, path)
 
 
 @click.group("activation-code")
@@ -35,6 +81,31 @@ def code_issue(number: str) -> None:
     click.echo(f"for {customer.number}, valid until {expires}", err=True)
 
 
+@activation_code.command("export")
+@ISSUER
+@OUTPUT
+@click.option("--reissue", is_flag=True, help="Also replace codes still valid (the letters that carry them "
+                                                "then hold a code that no longer works).")
+def code_export(issuer: str | None, output: Path | None, reissue: bool) -> None:
+    """Write the CSV a print shop merges into letters: customer, company, code, valid_until.
+
+    Every customer number on paper without a valid code gets a new one; the plain codes exist only in this
+    file. Running it again issues nothing for numbers it just covered.
+    """
+    rt = runtime()
+    customers = activation.needing_codes(rt, _issuer(issuer), reissue)
+    written = 0
+    with csv_output(output) as handle:
+        rows = csv.writer(handle)
+        rows.writerow(["customer", "company", "code", "valid_until"])
+        for batch in chunked(customers, CODE_BATCH):
+            for item in activation.issue_many(rt, batch, actor="cli"):
+                rows.writerow([item.customer.number, item.customer.company, item.code, item.valid_until.isoformat()])
+            handle.flush()
+            written += len(batch)
+    click.echo(f"{written} code(s) issued", err=True)
+
+
 @activation_code.command("list")
 @click.argument("number")
 def code_list(number: str) -> None:
@@ -45,6 +116,28 @@ def code_list(number: str) -> None:
     for row in ActivationCode.select().where(ActivationCode.customer == customer).order_by(ActivationCode.id):
         state = ("used" if row.used_at else "superseded" if row.superseded_at else "unused")
         click.echo(f"{row.issued_at:%Y-%m-%d}\tvalid until {row.expires_at:%Y-%m-%d}\t{state}")
+
+
+@click.group("paperless")
+def paperless_group() -> None:
+    """Who receives documents electronically: the issuer's back office stops printing for them."""
+
+
+@paperless_group.command("export")
+@ISSUER
+@click.option("--since", default=None, help="Only numbers whose delivery changed since this date (2026-11-01, "
+                                            "local time) or ISO date and time.")
+@OUTPUT
+def paperless_export(issuer: str | None, since: str | None, output: Path | None) -> None:
+    """Write a CSV of customer numbers with their delivery (electronic or paper) and its last change."""
+    rt = runtime()
+    moment = paperless.parse_since(since, rt.config.scheduler.timezone) if since else None
+    found = paperless.rows(_issuer(issuer), moment)
+    with csv_output(output) as handle:
+        rows = csv.DictWriter(handle, fieldnames=paperless.COLUMNS)
+        rows.writeheader()
+        rows.writerows(row.values() for row in found)
+    click.echo(f"{len(found)} customer number(s)", err=True)
 
 
 @click.group()

@@ -13,7 +13,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from mailflow import document_search, documents, storage
+from mailflow import document_search, documents, paperless, storage
+from mailflow.accounts import PORTAL
 from mailflow.db import database, thread_connection
 from mailflow.document_search import DocumentPage
 from mailflow.documents import DocumentInput
@@ -76,6 +77,7 @@ def token_user_id(token: str) -> int | None:
 
 
 UNAUTHENTICATED = "send a viewer session cookie or Authorization: Bearer <your API token>"
+ISSUER_KEY = "a valid issuer API key is required (X-Api-Key header)"
 
 
 async def list_documents(request: Request) -> Response:
@@ -114,7 +116,7 @@ def _pdf(web: WebState, request: Request) -> Response:
         if user is None:
             return error(401, UNAUTHENTICATED, **{"WWW-Authenticate": 'Bearer realm="mailflow"'})
         try:
-            document = documents.get_visible(user, request.path_params["document_id"])
+            document = documents.get_visible(user, request.path_params["document_id"], PORTAL)
             path = storage.pdf_path(web.rt.config, document.pdf_sha256)
             if not path.is_file():
                 raise NotFound("the PDF of this document is missing from storage")
@@ -130,8 +132,7 @@ async def publish_document(request: Request) -> Response:
     key = request.headers.get("x-api-key") or bearer(request) or ""
     issuer = await run_in_threadpool(_issuer, web, key)
     if issuer is None:
-        return error(401, "a valid issuer API key is required (X-Api-Key header)",
-                     **{"WWW-Authenticate": 'Bearer realm="mailflow-issuers"'})
+        return error(401, ISSUER_KEY, **{"WWW-Authenticate": 'Bearer realm="mailflow-issuers"'})
     if int(request.headers.get("content-length") or 0) > MAX_UPLOAD:
         return error(413, f"the upload is larger than {MAX_UPLOAD // 1_048_576} MB")
     try:
@@ -193,7 +194,36 @@ def _metadata(text: str | None) -> dict[str, str]:
     return {key: str(data[key]) for key in METADATA}
 
 
+async def paperless_list(request: Request) -> Response:
+    """GET /api/paperless[?since=…]: the issuer's customer numbers with their delivery (electronic or paper)."""
+    return await run_in_threadpool(_paperless, request.app.state.web, request)
+
+
+def _paperless(web: WebState, request: Request) -> Response:
+    with thread_connection(web.rt.db):
+        key = request.headers.get("x-api-key") or bearer(request) or ""
+        issuer = issuer_by_api_key(key)
+        if issuer is None:
+            return _not_an_issuer(key)
+        try:
+            since = request.query_params.get("since")
+            moment = paperless.parse_since(since, web.rt.config.scheduler.timezone) if since else None
+        except ValidationError as exc:
+            return from_exception(exc)
+        rows = [row.values() for row in paperless.rows(issuer, moment)]
+        body = {"issuer": issuer.prefix, "since": moment.isoformat() if moment else None, "customers": rows}
+        return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+def _not_an_issuer(key: str) -> Response:
+    """403 for a person's own API token (known, but not allowed this), 401 for anything else."""
+    if key and token_user_id(key) is not None:
+        return error(403, "a personal API token cannot read the issuer's paperless list; use the issuer API key")
+    return error(401, ISSUER_KEY, **{"WWW-Authenticate": 'Bearer realm="mailflow-issuers"'})
+
+
 routes = [
+    Route("/api/paperless", paperless_list, methods=["GET"]),
     Route("/api/documents", list_documents, methods=["GET"]),
     Route("/api/documents", publish_document, methods=["POST"]),
     Route("/api/documents/{document_id:int}/pdf", document_pdf, methods=["GET"]),

@@ -1,12 +1,13 @@
-"""Paperless delivery: redeem an activation code, opt out, opt back in with the latest code."""
+"""Paperless delivery: sign up with a customer number and code, redeem a code, opt out, opt back in."""
 
 from __future__ import annotations
 
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mailflow import activation
-from mailflow.errors import NotFound, RateLimited, TokenError
+from mailflow import actions, activation
+from mailflow.accounts import Person
+from mailflow.errors import NotFound, RateLimited, TokenError, ValidationError
 from mailflow.models import ActivationCode, Customer
 from mailflow.web.context import N_, Ctx, page
 from mailflow.web.sharing import owned
@@ -14,7 +15,8 @@ from mailflow.web.sharing import owned
 REASONS = {
     "mistyped": N_("This code has a typing mistake. Check each character: codes look like 7KQ4-M2ZD-9HXA."),
     "unknown": N_("This code does not exist. Check that you typed the latest code you received."),
-    "not_yours": N_("This code is for a customer number of which you are not the primary contact."),
+    "not_yours": N_("This customer number already has a primary contact in the portal. Ask them to share its "
+                    "documents with you."),
     "superseded": N_("A newer code was issued for this customer number. Use the latest code you received."),
     "expired": N_("This code has expired: codes are valid for 15 weeks after they are issued."),
     "used": N_("This code has already been used."),
@@ -37,13 +39,15 @@ def _show(ctx: Ctx, status: int = 200, error: str | None = None) -> Response:
                       error=error, now=ctx.rt.now().replace(tzinfo=None))
 
 
-@page()
+@page(auth=None)
 def activation_page(ctx: Ctx) -> Response:
-    return _show(ctx)
+    return _show(ctx) if ctx.user else _signup_form(ctx)
 
 
-@page()
+@page(auth=None)
 def redeem(ctx: Ctx) -> Response:
+    if ctx.user is None:
+        return sign_up(ctx)
     try:
         customer = activation.redeem(ctx.rt, ctx.user, ctx.field("code"))
     except RateLimited:
@@ -52,6 +56,46 @@ def redeem(ctx: Ctx) -> Response:
         return _show(ctx, 400, ctx._(REASONS.get(exc.reason, REASONS["unknown"])))
     return ctx.redirect("/activation", ctx._("%(number)s now receives its documents electronically, no longer "
                                              "on paper.", number=customer.number))
+
+
+SIGNUP_FIELDS = ("customer", "code", "email", "first_name", "last_name")
+
+
+def _signup_form(ctx: Ctx, status: int = 200, error: str | None = None) -> Response:
+    values = {name: ctx.field(name) for name in SIGNUP_FIELDS if name != "code"}
+    return ctx.render("signup.html", status, error=error, values=values)
+
+
+def sign_up(ctx: Ctx) -> Response:
+    """A new user: the customer number and code of their letter, and their address; a login link follows."""
+    person = Person(ctx.field("email"), ctx.field("first_name"), ctx.field("last_name"), ctx.language)
+    try:
+        user, customer = activation.sign_up(ctx.rt, ctx.field("customer"), ctx.field("code"), person, ctx.client_ip)
+    except RateLimited:
+        return _signup_form(ctx, 429, ctx._("Too many attempts from your network. Please wait an hour."))
+    except TokenError as exc:
+        return _signup_form(ctx, 400, ctx._(SIGNUP_REASONS.get(exc.reason) or REASONS.get(exc.reason)
+                                            or REASONS["unknown"]))
+    except ValidationError as exc:
+        return _signup_form(ctx, 400, ctx._(SIGNUP_FIELD_ERRORS.get(exc.field or "", SIGNUP_FIELD_ERRORS["email"])))
+    actions.login_link(ctx.rt, user, ctx.client_ip)  # the account is theirs once they open it
+    return ctx.redirect("/login", ctx._("%(number)s now receives its documents electronically. We sent a login "
+                                        "link to %(email)s: open it to see your documents.",
+                                        number=customer.number, email=user.email))
+
+
+SIGNUP_REASONS = {
+    "unknown": N_("This customer number and code do not belong together. Check both on your letter: the customer "
+                  "number starts with DL, the code looks like 7KQ4-M2ZD-9HXA."),
+    "already_active": N_("This customer number already receives its documents electronically. Log in with your "
+                         "email address to see them."),
+    "used": N_("This code has already been used. Log in with your email address to see your documents."),
+}
+SIGNUP_FIELD_ERRORS = {
+    "email": N_("Enter a valid email address, such as name@company.be."),
+    "first_name": N_("The first name is too long or has characters that are not allowed."),
+    "last_name": N_("The last name is too long or has characters that are not allowed."),
+}
 
 
 @page()

@@ -38,6 +38,7 @@ UNKNOWN = "nobody@example.be"
 ARGS: dict[str, list[str]] = {
     "account logout": [UNKNOWN],
     "account merge": [UNKNOWN, "other@example.be"],
+    "activation-code export": ["--issuer", "XX9"],
     "activation-code issue": ["DL2999999"],
     "activation-code list": ["DL2999999"],
     "customer add": ["DL2123456", "--company", "ACME", "--email", "a@example.be"],
@@ -58,14 +59,16 @@ ARGS: dict[str, list[str]] = {
     "outbox flush": [],
     "outbox list": [],
     "outbox retry": ["99999"],
+    "paperless export": ["--issuer", "XX9"],
     "serve": ["--role", "worker"],
     "user add-staff": ["staff@example.be"],
     "user list": [],
     "user share": ["DL2999999", "jan@example.be"],
 }
 
-NOT_FOUND = ["account logout", "account merge", "activation-code issue", "activation-code list", "document add",
-             "inbound reprocess", "login-link", "outbox retry", "user share"]
+NOT_FOUND = ["account logout", "account merge", "activation-code export", "activation-code issue",
+             "activation-code list", "document add", "inbound reprocess", "login-link", "outbox retry",
+             "paperless export", "user share"]
 
 
 def commands(group: click.Group, prefix: str = "") -> set[str]:

@@ -7,7 +7,8 @@ import pytest
 from mailflow import activation
 from mailflow.accounts import Person
 from mailflow.errors import RateLimited, TokenError
-from mailflow.models import ActivationCode, AuditLog, Customer
+from mailflow.clock import naive_utc
+from mailflow.models import ActivationCode, AuditLog, Customer, User
 from tests.support.cli import invoke as invoke_cli
 from tests.support import factories
 from tests.support.factories import JAN_user
@@ -16,9 +17,11 @@ from tests.support.web import client, login, post
 
 @pytest.fixture
 def marie(rt):
+    """Marie uses the portal: a number whose primary contact never did goes to whoever holds its code."""
     user = factories.customer(rt, "DL2123456").primary_user
     factories.share(rt, "DL2123456")
-    return user
+    User.update(activated_at=naive_utc(rt.now())).where(User.id == user.id).execute()
+    return User.get_by_id(user.id)
 
 
 def _customer() -> Customer:
