@@ -81,6 +81,16 @@ def test_an_empty_message_is_a_message(rt, inbound_smtp):
     assert bytes(rows()[0].raw) == b""
 
 
+def test_a_client_hanging_up_in_the_middle_of_its_data_leaves_nothing_behind(rt):
+    with started(rt, spool_bytes=4096, max_concurrent_data=1) as server:
+        with RawClient(server) as client:
+            client.envelope()
+            assert client.command("DATA").code == 354
+            client.write(message(body="x" * 50_000)[:30_000])  # past spool_bytes: on disk by now
+        assert send(server, message()).code == 250  # its place in DATA was given back
+    assert len(rows()) == 1
+
+
 def test_oversize_is_read_to_its_end_refused_and_the_session_goes_on(rt):
     with started(rt, max_message_bytes=100_000, spool_bytes=10_000) as server, RawClient(server) as client:
         client.envelope()
