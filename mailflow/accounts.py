@@ -100,7 +100,7 @@ def share(rt: Runtime, number: str, person: Person, actor: User | None = None, c
         if user.id == owner.id:
             raise ValidationError("the primary contact already sees this customer number", field="email")
         Share.get_or_create(owner=owner, user=user, defaults={"created_at": naive_utc(rt.now())})
-        grant(rt, user, customer, "shared", granted_by=owner, channels=channels)
+        _grant_shared(rt, owner, user, customer, channels)
         audit.record(rt, actor.email if actor else "system", "share.add", user.email, customer=customer.number,
                      channels=channels)
     return user
@@ -122,13 +122,18 @@ def set_ticked(rt: Runtime, owner: User, user: User, customer: Customer, ticked:
     channels = _one_of(channels, CHANNELS, "channels")
     with rt.db.atomic():
         if ticked:
-            access = grant(rt, user, customer, "shared", granted_by=owner, channels=channels)
-            Access.update(channels=channels).where(Access.id == access.id, Access.role == "shared").execute()
+            _grant_shared(rt, owner, user, customer, channels)
         else:
             Access.delete().where(Access.user == user, Access.customer == customer,
                                   Access.role == "shared").execute()
         audit.record(rt, owner.email, "share.tick" if ticked else "share.untick", user.email,
                      customer=customer.number, **({"channels": channels} if ticked else {}))
+
+
+def _grant_shared(rt: Runtime, owner: User, user: User, customer: Customer, channels: str) -> None:
+    """Shared access with these channels, whether it is new or already there (a primary's stays as it is)."""
+    access = grant(rt, user, customer, "shared", granted_by=owner, channels=channels)
+    Access.update(channels=channels).where(Access.id == access.id, Access.role == "shared").execute()
 
 
 def _check_owner(owner: User, user: User, customer: Customer) -> None:

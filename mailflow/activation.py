@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from mailflow import accounts, audit, paperless, ratelimit
+from mailflow.account_merge import account_of
 from mailflow.accounts import Person
 from mailflow.clock import aware_utc, naive_utc
 from mailflow.config import secret_key
@@ -184,8 +185,10 @@ def sign_up(rt: Runtime, number: str, text: str, person: Person, client: str) ->
     if row.customer.number != number.strip().upper().replace(" ", ""):
         raise refused("unknown")
     person = person.checked()
-    _check(rt, row, accounts.find_user(person.email))  # before any account is made for a refused sign-up
-    user = accounts.ensure_user(rt, person)
+    known = accounts.find_user(person.email)
+    known = account_of(known) if known else None  # an address merged into another account signs that one up
+    _check(rt, row, known)  # before any account is made for a refused sign-up
+    user = known or accounts.ensure_user(rt, person)
     return user, _activate(rt, row, user, "signup")
 
 

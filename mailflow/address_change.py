@@ -191,12 +191,14 @@ def asked_by(user: User, actor: User | str) -> dict[str, Any]:
     return {"asked_by": None if actor.id == user.id else actor.display_name, "by_staff": False}
 
 
-def dead_primaries() -> list[Customer]:
-    """Customer numbers whose primary contact's address is suppressed (bounces or a complaint)."""
+def dead_primaries(customer: Customer | None = None) -> list[Customer]:
+    """Customer numbers (or this one) whose primary contact's address is suppressed: bounces or a complaint."""
     dead = Suppression.select(Suppression.email).where(Suppression.suppressed_at.is_null(False),
                                                        Suppression.lifted_at.is_null())
-    return list(Customer.select().join(User, on=(Customer.primary_user == User.id))
-                .where(User.email.in_(dead)).order_by(Customer.number))
+    query = Customer.select().join(User, on=(Customer.primary_user == User.id)).where(User.email.in_(dead))
+    if customer is not None:
+        query = query.where(Customer.id == customer.id)
+    return list(query.order_by(Customer.number))
 
 
 def suggestions(user: User) -> list[AddressChange]:

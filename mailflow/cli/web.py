@@ -95,15 +95,18 @@ def code_export(issuer: str | None, output: Path | None, reissue: bool) -> None:
     rt = runtime()
     customers = activation.needing_codes(rt, _issuer(issuer), reissue)
     written = 0
-    with csv_output(output) as handle:
-        rows = csv.writer(handle)
-        rows.writerow(["customer", "company", "code", "valid_until"])
-        for batch in chunked(customers, CODE_BATCH):
-            for item in activation.issue_many(rt, batch, actor="cli"):
-                rows.writerow([item.customer.number, item.customer.company, item.code, item.valid_until.isoformat()])
-            handle.flush()
-            written += len(batch)
-    click.echo(f"{written} code(s) issued", err=True)
+    try:
+        with csv_output(output) as handle:
+            rows = csv.writer(handle)
+            rows.writerow(["customer", "company", "code", "valid_until"])
+            for batch in chunked(customers, CODE_BATCH):
+                for item in activation.issue_many(rt, batch, actor="cli"):
+                    rows.writerow([item.customer.number, item.customer.company, item.code,
+                                   item.valid_until.isoformat()])
+                handle.flush()
+                written += len(batch)
+    finally:  # also when a batch failed: the codes of the batches before it exist, and are in the file
+        click.echo(f"{written} code(s) issued, {len(customers) - written} to go", err=True)
 
 
 @activation_code.command("list")

@@ -123,7 +123,7 @@ def _bounced_customer(ctx: Ctx) -> Customer:
 
 def _show_contact(ctx: Ctx, customer: Customer, status: int = 200, error: str | None = None,
                   value: str = "") -> Response:
-    dead = customer.id in {c.id for c in address_change.dead_primaries()}
+    dead = bool(address_change.dead_primaries(customer))
     return ctx.render("primary_contact.html", status, customer=customer, primary=customer.primary_user,
                       dead=dead, error=error, value=value)
 
@@ -137,7 +137,7 @@ def contact_page(ctx: Ctx) -> Response:
 def suggest(ctx: Ctx) -> Response:
     customer = _bounced_customer(ctx)
     value = ctx.field("email")
-    if customer.id not in {c.id for c in address_change.dead_primaries()}:
+    if not address_change.dead_primaries(customer):
         return ctx.redirect(f"/primary-contact/{customer.id}")
     try:
         address_change.suggest(ctx.rt, customer.primary_user, value, ctx.user)

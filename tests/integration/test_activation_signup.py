@@ -8,9 +8,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mailflow import activation
+from mailflow import accounts, activation
+from mailflow.account_merge import merge
 from mailflow.accounts import Person
+from mailflow.cli import web as cli_web
 from mailflow.clock import aware_utc, naive_utc
+from mailflow.errors import StorageError
 from mailflow.models import (Access, ActivationCode, AuditLog, Customer, LoginRequest, Outbox, PaperlessChange,
                              Share, User)
 from tests.support import factories
@@ -81,6 +84,27 @@ def test_export_errors_are_clear(rt, env, customers, tmp_path):
     assert ActivationCode.select().count() == 0
 
 
+def test_a_failed_batch_leaves_the_committed_codes_in_the_file(rt, env, customers, tmp_path, monkeypatch):
+    issue_many = activation.issue_many
+    calls = []
+
+    def second_fails(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise StorageError("issuing codes failed: the database is busy or unavailable")
+        return issue_many(*args, **kwargs)
+
+    monkeypatch.setattr(cli_web, "CODE_BATCH", 1)
+    monkeypatch.setattr(activation, "issue_many", second_fails)
+    target = tmp_path / "letters.csv"
+    result = invoke(rt, ["activation-code", "export", "--output", str(target)], env=env)
+    assert result.exit_code == 75 and "1 code(s) issued, 2 to go" in result.stderr
+    [row] = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
+    assert row["customer"] == "DL2123456" and ActivationCode.select().count() == 1
+    monkeypatch.setattr(activation, "issue_many", issue_many)
+    assert [r["customer"] for r in export(rt, env)] == ["DL2200000", "DL5000001"]  # the rerun goes on
+
+
 def signup(web, number: str, code: str, email: str = ANNE, **extra: str):
     return web.post("/activation", data={"csrf_token": csrf(web, "/activation"), "customer": number, "code": code,
                                          "email": email, **extra})
@@ -148,6 +172,13 @@ def test_the_shared_users_stay_with_the_new_primary_contact(rt, customers):
     jan = User.get(User.email == factories.JAN.email)
     assert Share.select().where(Share.owner == anne, Share.user == jan).exists()
     assert Access.get(Access.user == jan).granted_by_id == anne.id
+
+
+def test_an_address_merged_into_another_account_signs_up_that_account(rt, customers):
+    kept = factories.customer(rt, "DL2500000", Person("anne@new.example"), company="Anne").primary_user
+    merge(rt, kept, accounts.ensure_user(rt, Person(ANNE)), actor="test")
+    signup(client(rt), "DL2200000", activation.issue(rt, Customer.get(Customer.number == "DL2200000")), ANNE)
+    assert Customer.get(Customer.number == "DL2200000").primary_user_id == kept.id
 
 
 def test_sign_ups_are_limited_per_network(rt, customers):
