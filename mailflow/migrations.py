@@ -30,12 +30,17 @@ def current_version(db: Database) -> int:
 
 
 def apply_migrations(db: Database, clock: Clock) -> list[str]:
-    """Apply every migration newer than the database; each in its own transaction."""
+    """Apply, in order, every migration the database has not recorded; each in its own transaction.
+
+    Recorded ones, not those above the highest: migrations written side by side take numbers from separate
+    ranges and may land in any order, so a lower number that arrives later must still run (each migration
+    is idempotent, as it also runs on a database that 0001 made from today's models).
+    """
     db.create_tables([SchemaVersion], safe=True)
-    done = current_version(db)
+    done = {row.version for row in SchemaVersion.select(SchemaVersion.version)}
     applied = []
     for version, name, path in available():
-        if version > done:
+        if version not in done:
             with db.atomic():
                 _load(path).migrate(db)
                 SchemaVersion.create(version=version, name=name, applied_at=naive_utc(clock.now()))

@@ -65,3 +65,9 @@ def test_versions_10_to_12_add_customer_kind_channels_paperless_and_address_chan
     assert PaperlessChange.select().count() == 0 and AddressChange.select().count() == 0
     SchemaVersion.delete().where(SchemaVersion.version >= 10).execute()  # made by 0001 from today's models
     assert apply_migrations(rt.db, rt.clock)[:3] == applied[:3]
+
+
+def test_a_migration_numbered_below_the_latest_that_arrives_later_still_runs(rt: Runtime) -> None:
+    SchemaVersion.delete().where(SchemaVersion.version == 4).execute()  # as if 0004 landed after 0012
+    assert apply_migrations(rt.db, rt.clock) == ["0004_login_requests"]
+    assert apply_migrations(rt.db, rt.clock) == []
