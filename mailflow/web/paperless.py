@@ -10,7 +10,7 @@ from mailflow.accounts import Person
 from mailflow.errors import NotFound, RateLimited, TokenError, ValidationError
 from mailflow.models import ActivationCode, Customer
 from mailflow.web.context import N_, Ctx, page
-from mailflow.web.sharing import owned
+from mailflow.web.sharing import FORM_ERRORS, owned
 
 REASONS = {
     "mistyped": N_("This code has a typing mistake. Check each character: codes look like 7KQ4-M2ZD-9HXA."),
@@ -74,27 +74,21 @@ def sign_up(ctx: Ctx) -> Response:
     except RateLimited:
         return _signup_form(ctx, 429, ctx._("Too many attempts from your network. Please wait an hour."))
     except TokenError as exc:
-        return _signup_form(ctx, 400, ctx._(SIGNUP_REASONS.get(exc.reason) or REASONS.get(exc.reason)
-                                            or REASONS["unknown"]))
+        return _signup_form(ctx, 400, ctx._(SIGNUP_REASONS.get(exc.reason, SIGNUP_REASONS["unknown"])))
     except ValidationError as exc:
-        return _signup_form(ctx, 400, ctx._(SIGNUP_FIELD_ERRORS.get(exc.field or "", SIGNUP_FIELD_ERRORS["email"])))
+        return _signup_form(ctx, 400, ctx._(FORM_ERRORS.get(exc.field or "", FORM_ERRORS["email"])))
     actions.login_link(ctx.rt, user, ctx.client_ip)  # the account is theirs once they open it
     return ctx.redirect("/login", ctx._("%(number)s now receives its documents electronically. We sent a login "
                                         "link to %(email)s: open it to see your documents.",
                                         number=customer.number, email=user.email))
 
 
-SIGNUP_REASONS = {
+SIGNUP_REASONS = REASONS | {  # logged out, the reasons speak to someone who may not have an account yet
     "unknown": N_("This customer number and code do not belong together. Check both on your letter: the customer "
                   "number starts with DL, the code looks like 7KQ4-M2ZD-9HXA."),
     "already_active": N_("This customer number already receives its documents electronically. Log in with your "
                          "email address to see them."),
     "used": N_("This code has already been used. Log in with your email address to see your documents."),
-}
-SIGNUP_FIELD_ERRORS = {
-    "email": N_("Enter a valid email address, such as name@company.be."),
-    "first_name": N_("The first name is too long or has characters that are not allowed."),
-    "last_name": N_("The last name is too long or has characters that are not allowed."),
 }
 
 
