@@ -17,6 +17,8 @@ __all__ = ["HeaderView", "ParsedMessage", "html_to_text", "parse_address", "pars
 
 # Parsing a hostile message must stay bounded; real mail has a handful of parts.
 _MAX_PARTS = 500
+BULK_BYTES = 4 << 20  # smaller messages are read whole
+BASE64_LINES_READ = 2_000  # about 150 kB of a 76-column body
 
 # Deriving text from more HTML than this costs seconds and adds nothing a reader or a command needs.
 _MAX_HTML_FOR_TEXT = 4_000_000
@@ -98,8 +100,8 @@ class ParsedMessage:
 
 def parse_message(raw: bytes) -> ParsedMessage:
     """Parse raw RFC 5322 bytes; every problem ends up in `defects`, never as an exception."""
-    data = _as_bytes(raw)
     defects: list[str] = []
+    data = without_bulk(_as_bytes(raw), defects)
     msg = _parse_tree(data, defects)
     if msg is None:
         return _empty_message(data, defects)
@@ -137,6 +139,33 @@ def html_to_text(html: str) -> str:
         lines = re.sub(r"<[^>]*>", "\n", html).split("\n")
     text = "\n".join(line.rstrip() for line in lines)
     return re.sub(r"\n{3,}", "\n\n", text).strip("\n")
+
+
+# The first lines of a run of base64 lines (at most 998 octets each, RFC 5322) longer than what is read of it,
+# and the start of the first line that is not base64: the run's end. Neither repeats over a whole run, so
+# finding a 20 MiB one costs no memory of its own.
+_LONG_RUN = re.compile(rb"(?m)^(?:[A-Za-z0-9+/=]{4,998}\r?\n){%d}" % (BASE64_LINES_READ + 1))
+_NOT_BASE64 = re.compile(rb"(?m)^(?![A-Za-z0-9+/=]{4,998}\r?\n)")
+
+
+def without_bulk(data: bytes, defects: list[str]) -> bytes:
+    """The message with every long run of base64 lines cut to its first BASE64_LINES_READ lines.
+
+    Nothing mailflow reads (headers, text, a bounce's report, a returned message's headers) lies deep in
+    an attachment, while parsing a 20 MiB one cost some 200 MB. The cut ends on a line boundary, so what
+    is left still decodes; the stored message keeps every byte.
+    """
+    if len(data) <= BULK_BYTES:
+        return data
+    pieces, last = [], 0
+    while run := _LONG_RUN.search(data, last):
+        kept = data.rindex(b"\n", run.start(), run.end() - 1) + 1  # the run's first BASE64_LINES_READ lines
+        pieces += [data[last:run.start()], data[run.start():kept]]
+        last = _NOT_BASE64.search(data, run.end()).start()
+    if not pieces:
+        return data
+    defects.append(f"{len(pieces) // 2} large base64 part(s) read from their beginning only")
+    return b"".join([*pieces, data[last:]])
 
 
 def _as_bytes(raw: object) -> bytes:
