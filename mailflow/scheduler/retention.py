@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from mailflow import audit, ratelimit, storage
 from mailflow.clock import naive_utc
+from mailflow.inbound.outcome import InboundStatus
 from mailflow.models import ActivationCode, Document, InboundMessage, Outbox, Session, Suppression, Token
 from mailflow.outbound import summary
 from mailflow.runtime import Runtime
@@ -23,7 +24,8 @@ SESSION_MARGIN = timedelta(days=1)
 CODE_LIFETIME = timedelta(weeks=15)
 CODE_MARGIN = timedelta(days=365)  # unused codes past expiry are kept a year, then deleted
 RATE_MARGIN = timedelta(days=2)  # the longest rate-limit window is a day
-UNDERSTOOD = ("processed", "staff", "ignored", "failed")  # raw mail is only purged once it was read
+# raw mail is only purged once it was read
+UNDERSTOOD = (InboundStatus.PROCESSED, InboundStatus.STAFF, InboundStatus.IGNORED, InboundStatus.FAILED)
 SENT_MAIL_MARGIN = timedelta(days=1)
 
 
