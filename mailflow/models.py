@@ -372,6 +372,25 @@ class LoginRequest(BaseModel):
     requested_at = DateTimeField()
 
 
+class Confirmation(BaseModel):
+    """A request mailflow was unsure of, asked back to its sender; carried out only on their yes to the question."""
+
+    id = AutoField()
+    user = ForeignKeyField(User, on_delete="CASCADE", index=False)  # led by (user, status) below
+    customer = ForeignKeyField(Customer, null=True, on_delete="CASCADE")  # the reply token's, when it named one
+    commands = TextField()  # JSON [{name, args, customer}]: what the yes will carry out
+    inbound = ForeignKeyField(InboundMessage, null=True, on_delete="SET NULL", backref="+")  # read from
+    question = CharField(max_length=200, null=True)  # Message-ID of the question mail
+    status = CharField(max_length=12, default="pending")  # pending|confirmed|declined|superseded|expired
+    created_at = DateTimeField()
+    expires_at = DateTimeField()
+    answered_at = DateTimeField(null=True)
+    answer = ForeignKeyField(InboundMessage, null=True, on_delete="SET NULL", backref="+")  # the yes or no
+
+    class Meta:
+        indexes = ((("user", "status"), False), (("status", "expires_at"), False))
+
+
 class AuditLog(BaseModel):
     id = AutoField()
     at = DateTimeField()
@@ -393,5 +412,5 @@ class SchemaVersion(BaseModel):
 ALL_MODELS: list[type[BaseModel]] = [
     Issuer, User, Customer, Access, Share, Document, View, Preference, Outbox, Digest,
     Notification, InboundMessage, ImapState, Token, Session, ActivationCode, Suppression,
-    DuplicateRequest, RateCounter, LoginRequest, AuditLog, PaperlessChange, AddressChange,
+    DuplicateRequest, RateCounter, LoginRequest, AuditLog, PaperlessChange, AddressChange, Confirmation,
 ]

@@ -11,7 +11,9 @@ from datetime import date, datetime, timedelta, timezone
 
 from mailflow.errors import TokenError
 
-PURPOSES = ("notice", "invitation", "digest", "answer", "duplicate", "login", "unsubscribe", "help", "notify")
+# Append only: a token carries its purpose's index, so reordering would change what issued tokens mean.
+PURPOSES = ("notice", "invitation", "digest", "answer", "duplicate", "login", "unsubscribe", "help", "notify",
+            "confirm")
 _EPOCH = date(2020, 1, 1)
 _MAC_BYTES = 10  # 80 bits: forging is hopeless, and the local part stays under 64 characters
 _CLAIM = struct.Struct(">IIBH")
