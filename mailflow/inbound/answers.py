@@ -80,7 +80,8 @@ def thread_id(message_id: str | None) -> str | None:
 
 
 def send(rt: Runtime, user: User, template: str, context: dict[str, Any], customer: Customer | None,
-         in_reply_to: str | None) -> Outbox:
-    """Queue an answer: `Auto-Submitted: auto-replied`, threaded under the message it answers."""
-    return mails.queue(rt, mails.MailRequest(user, template, "answer", "answer", context, customer,
+         in_reply_to: str | None, purpose: str = "answer") -> Outbox:
+    """Queue an answer: `Auto-Submitted: auto-replied`, threaded under the message it answers. A question
+    ("Did you mean …?") has its own purpose, so only a reply to it can confirm."""
+    return mails.queue(rt, mails.MailRequest(user, template, "answer", purpose, context, customer,
                                              auto_submitted="auto-replied", in_reply_to=in_reply_to))

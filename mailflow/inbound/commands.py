@@ -1,30 +1,47 @@
-"""Reply commands: one small handler per command, found through an explicit registry (Mailman's eml_* style)."""
+"""Reply commands, one object each (name, words per language, rules, help line, who may use it, handler),
+found through an explicit registry as Mailman's eml_* commands are."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Protocol
 
 from mailflow import actions, documents, i18n
 from mailflow.accounts import customers_of
 from mailflow.errors import RateLimited
-from mailflow.inbound.command_parser import ParsedCommand
-from mailflow.inbound.answers import Budget
+from mailflow.inbound.lexicon import SIGNAL, Cue, Rule, Words, rule
 from mailflow.models import Customer, Document, Outbox, User
 from mailflow.runtime import Runtime
 
-# Work for a known sender even without a valid reply token: their answers go to the registered address.
-PUBLIC = frozenset({"help", "login"})
-HELP_LINES = (
-    "HELP: this list of commands.",
-    "LOGIN: receive a link to log in to the portal.",
-    "RESEND: receive a new activation link for your account.",
-    "DUPLICATE <number>: receive a copy of a document with its PDF, for example DUPLICATE F2026-0042.",
-    "IMMEDIATE, DAILY, WEEKLY or MONTHLY: choose how often you are told about new documents.",
-    "STOP: no more notifications by mail.",
-)
-HOW_OFTEN = {"immediate": "as soon as they are published", "daily": "once a day", "weekly": "once a week",
-             "monthly": "once a month"}
+if TYPE_CHECKING:  # answers reads the understanding, which reads these commands' words
+    from mailflow.inbound.answers import Budget
+
+
+class CommandName(StrEnum):
+    HELP = "help"
+    LOGIN = "login"
+    RESEND = "resend"
+    DUPLICATE = "duplicate"
+    FREQUENCY = "frequency"
+    STOP = "stop"
+
+
+class Takes(StrEnum):
+    """What a command's arguments are, so the reader knows where to find them."""
+
+    NOTHING = "nothing"
+    DOCUMENTS = "documents"  # document numbers, from the clause or the mail it answers
+    FREQUENCY = "frequency"  # one of HOW_OFTEN, from the words that say it
+
+
+class Asked(Protocol):
+    """A command as read from a message (see requests.Intent)."""
+
+    name: CommandName
+    args: tuple[str, ...]
+    customer: str | None
 
 
 @dataclass
@@ -51,13 +68,90 @@ class Result:
 
 
 Handler = Callable[[Request, list[str]], list[Result]]
+KEYWORD = "keyword"  # the tag of a command's own words in `Command.words`
 
+
+@dataclass(frozen=True)
+class Command:
+    """Everything about one command. `words` maps a tag to its forms per language; the first form of the
+    KEYWORD tag (of the value's tag, for FREQUENCY) is the one mailflow writes back to people."""
+
+    name: CommandName
+    help: str  # msgid of its line in HELP's answer
+    handler: Handler
+    words: Mapping[str, Words]
+    rules: tuple[Rule, ...]
+    public: bool = False  # works for a known sender without a valid reply token (answers go to their address)
+    takes: Takes = Takes.NOTHING
+    vetoes: frozenset[str] = field(default_factory=frozenset)  # refuse every rule but the keyword one
+
+    @property
+    def keyword_tag(self) -> str:
+        return f"{KEYWORD}:{self.name}"
+
+    def keyword(self, language: str, args: tuple[str, ...] = ()) -> str:
+        """How this command is written in `language`: "DUPLICATA F2026-0042", "HEBDOMADAIRE"."""
+        if self.takes is Takes.FREQUENCY and args:
+            return self.words[args[0]][language][0].upper()
+        return " ".join([self.words[KEYWORD][language][0].upper(), *args])
+
+
+COMMANDS: dict[CommandName, Command] = {}
+
+
+def register(command: Command) -> Command:
+    COMMANDS[command.name] = command
+    return command
+
+
+def command_words() -> list[tuple[str, Words]]:
+    """Every command's words for the reader's lexicon, keyword tags named after their command."""
+    return [(c.keyword_tag if tag == KEYWORD else tag, forms) for c in COMMANDS.values()
+            for tag, forms in c.words.items()]
+
+
+# Asking, and being able to tell what is asked about: "pourriez-vous", "graag", "bitte", "send me…".
+ASKS = SIGNAL
+DOCUMENT_REF = {Cue.NUMBER, Cue.DOCUMENT, "copy"}
+
+
+# --- help ---------------------------------------------------------------------------------------------------
 
 def eml_help(req: Request, args: list[str]) -> list[Result]:
-    intro = req._("Here is what you can do by replying to our mails. Write one command at the top of your reply:")
-    lines = [intro, *(req._(line) for line in HELP_LINES)]
+    intro = req._("Here is what you can do by replying to our mails. Write a command at the top of your reply, "
+                  "or ask in your own words:")
+    lines = [intro, *(req._(command.help) for command in COMMANDS.values())]
     return [Result("\n".join(lines), "help sent")]
 
+
+register(Command(
+    CommandName.HELP, "HELP: this list of commands.", eml_help, public=True,
+    words={
+        KEYWORD: {"en": ("help",), "fr": ("aide",), "nl": ("hulp", "help"), "de": ("hilfe",)},
+        # "commandes" alone are orders too ("où en sont mes commandes ?"): only these phrases name ours
+        "commands": {"en": ("commands", "list of commands", "keywords"),
+                     "fr": ("liste des commandes", "quelles commandes", "les commandes possibles",
+                            "commandes possibles", "commandes disponibles", "commandes par mail", "mots-clés",
+                            "mots clés"),
+                     "nl": ("commando's", "commando", "commandos", "trefwoorden"),
+                     "de": ("befehle", "befehlsliste", "schlüsselwörter", "stichwörter", "kommandos")},
+        "by-reply": {"en": ("by replying", "by reply", "by answering", "replying to these emails",
+                            "replying to your emails", "replying to these mails"),
+                     "fr": ("en répondant", "par retour de mail", "en répondant à vos mails", "par réponse"),
+                     "nl": ("door te antwoorden", "via antwoord", "per antwoord", "door te reageren"),
+                     "de": ("per antwort", "durch antworten", "als antwort", "per antwort auf ihre mails")},
+    },
+    rules=(
+        rule("keyword", 1.0, {"keyword:help"}, keyword=True),
+        rule("which-commands", 0.9, {"commands"}, ASKS | {Cue.QUESTION, Cue.HOW, Cue.QUESTION_FORM},
+             allows={Cue.QUESTION_FORM}),
+        rule("what-by-reply", 0.85, {"by-reply"}, {Cue.QUESTION, Cue.HOW, Cue.QUESTION_FORM},
+             allows={Cue.QUESTION_FORM}, plain=True),
+    ),
+))
+
+
+# --- login --------------------------------------------------------------------------------------------------
 
 def eml_login(req: Request, args: list[str]) -> list[Result]:
     if not req.budget.available():
@@ -71,6 +165,49 @@ def eml_login(req: Request, args: list[str]) -> list[Result]:
     return [Result(req._("We sent you a login link in a separate mail."), "login link mailed", True, out)]
 
 
+_PROBLEM = {Cue.CANT, Cue.BROKEN, Cue.EXPIRED}
+register(Command(
+    CommandName.LOGIN, "LOGIN: receive a link to log in to the portal.", eml_login, public=True,
+    words={
+        KEYWORD: {"en": ("login", "log in", "sign in", "log on"), "fr": ("connexion", "se connecter"),
+                  "nl": ("aanmelden", "inloggen"), "de": ("anmelden", "einloggen", "login")},
+        "login": {"en": ("login", "log in", "log-in", "logon", "log on", "sign in", "signin", "sign-in", "access",
+                         "connect", "log into", "signing in", "logging in", "get into", "sign into", "sign on"),
+                  "fr": ("connexion", "connecter", "me connecter", "se connecter", "nous connecter", "connecte",
+                         "identifier", "m'identifier", "accéder", "accès", "login"),
+                  "nl": ("aanmelden", "inloggen", "log in", "login", "inlog", "aanmeldlink", "inloglink",
+                         "toegang", "aanmelding", "in te loggen", "aan te melden", "meld ik me aan",
+                         "meld ik mij aan", "meld me aan", "ingelogd", "log ik in", "geraak ik", "raak ik",
+                         "raak niet", "geraak niet"),
+                  "de": ("anmelden", "einloggen", "login", "anmeldung", "anmeldelink", "loginlink", "zugang",
+                         "zugriff", "einwählen", "log-in", "melde ich mich an", "melde mich an",
+                         "einzuloggen", "anzumelden", "komme ich in", "komme ich ins", "komme nicht ins",
+                         "komme nicht in")},
+        # where one logs in: says what a login request is about, never asks for one by itself
+        "portal": {"en": ("portal", "customer portal", "customer area", "online account", "my account"),
+                   "fr": ("portail", "espace client", "espace en ligne", "mon compte", "site"),
+                   "nl": ("portaal", "klantenportaal", "klantenzone", "*portaal", "mijn account", "website"),
+                   "de": ("portal", "*portal", "kundenkonto", "mein konto", "website", "kundenbereich")},
+        "password": {"en": ("password",), "fr": ("mot de passe", "mdp"), "nl": ("wachtwoord", "paswoord"),
+                     "de": ("passwort", "kennwort")},
+        "forgot": {"en": ("forgot", "forgotten", "lost", "reset"), "fr": ("oublié", "perdu", "réinitialiser"),
+                   "nl": ("vergeten", "kwijt", "resetten"), "de": ("vergessen", "verloren", "zurücksetzen")},
+    },
+    rules=(
+        rule("keyword", 1.0, {"keyword:login"}, keyword=True),
+        rule("login-link", 0.95, {"login"}, {Cue.LINK}, ASKS | {Cue.SEND, Cue.GET, Cue.AGAIN}),
+        rule("how-to-log-in", 0.9, {Cue.HOW}, {"login"}, allows={Cue.QUESTION_FORM}),
+        rule("cannot-log-in", 0.85, {"login"}, _PROBLEM, allows={Cue.NEGATION, Cue.STATEMENT, Cue.QUESTION_FORM}),
+        rule("wants-to-log-in", 0.85, {"login"}, {Cue.WANT, Cue.MODAL}),
+        rule("forgot-password", 0.85, {"password"}, {"forgot"} | _PROBLEM | ASKS,
+             allows={Cue.NEGATION, Cue.STATEMENT}),
+    ),
+    vetoes=frozenset({Cue.CONTRACT, Cue.PAYMENT, Cue.ELSEWHERE}),
+))
+
+
+# --- resend the invitation ----------------------------------------------------------------------------------
+
 def eml_resend(req: Request, args: list[str]) -> list[Result]:
     if not req.budget.available():
         return [Result(None, "invitation not sent: daily answer limit reached")]
@@ -79,6 +216,43 @@ def eml_resend(req: Request, args: list[str]) -> list[Result]:
     return [Result(req._("We sent you a new activation link in a separate mail. Earlier links no longer work."),
                    "invitation mailed again", True, out)]
 
+
+register(Command(
+    CommandName.RESEND, "RESEND: receive a new activation link for your account.", eml_resend,
+    words={
+        KEYWORD: {"en": ("resend", "re-send"), "fr": ("renvoyer", "renvoi"), "nl": ("opnieuw", "opnieuw sturen"),
+                  "de": ("erneut senden", "erneut", "nochmal senden")},
+        "activation": {"en": ("activation", "activate", "activating", "invitation", "invite", "registration",
+                              "register", "activation link", "activation email"),
+                       "fr": ("activation", "activer", "activé", "invitation", "inscription", "inscrire",
+                              "lien d'activation", "enregistrement", "activez"),
+                       "nl": ("activatie", "activeren", "activering", "uitnodiging", "registratie", "registreren",
+                              "activatielink", "activeer", "activatiemail", "activ*"),
+                       "de": ("aktivierung", "aktivieren", "einladung", "registrierung", "registrieren",
+                              "aktivierungslink", "freischaltung", "freischalten", "aktivier*")},
+        "code": {"en": ("code", "activation code"), "fr": ("code", "code d'activation"),
+                 "nl": ("code", "activatiecode", "*code"), "de": ("code", "aktivierungscode", "*code")},
+    },
+    rules=(
+        rule("keyword", 1.0, {"keyword:resend"}, keyword=True),
+        rule("new-activation-link", 0.95, {"activation"}, ASKS | {Cue.AGAIN},
+             {Cue.SEND, Cue.GET, Cue.LINK, Cue.AGAIN, Cue.MAIL}),
+        rule("link-expired", 0.9, {Cue.LINK, "activation"}, {Cue.EXPIRED, Cue.BROKEN},
+             allows={Cue.NEGATION, Cue.STATEMENT, Cue.QUESTION_FORM}),
+        rule("cannot-activate", 0.9, {"activation"}, {Cue.CANT, Cue.BROKEN, Cue.EXPIRED},
+             allows={Cue.NEGATION, Cue.STATEMENT, Cue.QUESTION_FORM}),
+        rule("never-got-activation", 0.9, {Cue.NEVER_GOT}, {"activation", Cue.LINK},
+             allows={Cue.NEGATION, Cue.STATEMENT}),
+        rule("never-received-activation", 0.85, {Cue.NEGATION}, {Cue.RECEIVED, Cue.GET}, {"activation"},
+             allows={Cue.NEGATION, Cue.STATEMENT}),
+        rule("link-again", 0.85, {Cue.LINK}, {Cue.AGAIN, Cue.SEND}, ASKS),
+        rule("send-it-again", 0.85, ASKS, {Cue.SEND, Cue.AGAIN}, refers={"activation", Cue.LINK}),
+    ),
+    vetoes=frozenset({"code", "login", "password", Cue.PAPER, Cue.CONTRACT, Cue.ELSEWHERE, Cue.NUMBER}),
+))
+
+
+# --- duplicate ----------------------------------------------------------------------------------------------
 
 def eml_duplicate(req: Request, args: list[str]) -> list[Result]:
     if not args:
@@ -127,13 +301,59 @@ def _send_duplicate(req: Request, document: Document) -> Result:
                   f"duplicate {number} ({document.customer.number}) mailed", True, request.outbox)
 
 
-def customer_scope(commands: list[ParsedCommand], user: User) -> tuple[list[ParsedCommand], Customer | None]:
-    """`DUPLICATE F2026-0042 DL5765432`: a customer number the user sees, written where document numbers go,
-    says where to look rather than naming a document."""
+def customer_scope(commands: list[Asked], user: User) -> tuple[list[Asked], Customer | None]:
+    """Where DUPLICATE looks: a customer number the user sees, written as such ("client DL5765432") or where
+    document numbers go (`DUPLICATE F2026-0042 DL5765432`), says where to look rather than naming a document."""
     visible = {c.number: c for c in customers_of(user)}
-    named = [c for c in commands if c.name == "duplicate" and c.args and c.args[0] in visible]
+    written = [c.customer for c in commands if c.customer in visible]
+    named = [c for c in commands if c.name == CommandName.DUPLICATE and c.args and c.args[0] in visible]
     rest = [c for c in commands if c not in named]
-    return (rest, visible[named[0].args[0]]) if named and rest != commands else (commands, None)
+    if named and rest != commands:
+        return rest, visible[named[0].args[0]]
+    return commands, visible[written[0]] if written else None
+
+
+_NOT_OUR_DOCUMENTS = {Cue.COMPLAINT, Cue.ADDRESS, Cue.ELSEWHERE, Cue.FUTURE, Cue.PAPER, Cue.EMAIL, Cue.CONTRACT,
+                      Cue.PAYMENT, "activation", "login", "password", "code", Cue.LINK, "stop-verb", "unsubscribe",
+                      "remove-me"}
+register(Command(
+    CommandName.DUPLICATE,
+    "DUPLICATE <number>: receive a copy of a document with its PDF, for example DUPLICATE F2026-0042.",
+    eml_duplicate, takes=Takes.DOCUMENTS,
+    words={
+        KEYWORD: {"en": ("duplicate", "copy"), "fr": ("duplicata", "copie", "duplicat"),
+                  "nl": ("duplicaat", "kopie", "duplicata"), "de": ("duplikat", "kopie", "zweitschrift")},
+        "copy": {"en": ("copy", "copies", "duplicate", "duplicates", "second copy", "reprint", "pdf copy"),
+                 "fr": ("copie", "copies", "duplicata", "duplicatas", "double", "un double", "duplicat",
+                        "seconde copie", "exemplaire", "un autre exemplaire"),
+                 "nl": ("kopie", "kopieën", "kopij", "duplicaat", "duplicaten", "afschrift", "duplicata",
+                        "*kopie", "exemplaar"),
+                 "de": ("kopie", "kopien", "duplikat", "duplikate", "zweitschrift", "abschrift", "zweitausfertigung",
+                        "*kopie", "*duplikat", "ausfertigung", "exemplar")},
+    },
+    rules=(
+        rule("keyword", 1.0, {"keyword:duplicate"}, keyword=True),
+        rule("ask-to-send", 0.95, ASKS, {Cue.SEND}),
+        rule("ask-for-copy", 0.95, ASKS | {Cue.GET}, {"copy"}),
+        rule("copy-of-number", 0.85, {"copy"}, {Cue.NUMBER}),
+        rule("ask-again", 0.9, ASKS, {Cue.AGAIN}, {Cue.NUMBER}),
+        rule("ask-to-get-again", 0.85, ASKS, {Cue.AGAIN}, {Cue.GET, Cue.RECEIVED}, {Cue.DOCUMENT, "copy"}),
+        rule("number-again", 0.85, {Cue.NUMBER}, {Cue.AGAIN}, {Cue.REQUEST, Cue.SEND, Cue.GET}),
+        rule("want-number", 0.85, {Cue.WANT}, {Cue.NUMBER}, plain=True),
+        rule("send-number", 0.8, {Cue.SEND}, {Cue.NUMBER}),
+        rule("never-got-it", 0.6, {Cue.NEVER_GOT}, {Cue.NUMBER, Cue.DOCUMENT}, vetoes={Cue.MAIL},
+             allows={Cue.NEGATION, Cue.STATEMENT}),
+        rule("number-please", 0.6, {Cue.NUMBER}, {Cue.REQUEST}),
+        rule("document-please", 0.6, {Cue.DOCUMENT}, {Cue.REQUEST, Cue.WANT}),
+    ),
+    vetoes=frozenset(_NOT_OUR_DOCUMENTS),
+))
+
+
+# --- frequency ----------------------------------------------------------------------------------------------
+
+HOW_OFTEN = {"immediate": "as soon as they are published", "daily": "once a day", "weekly": "once a week",
+             "monthly": "once a month"}
 
 
 def eml_frequency(req: Request, args: list[str]) -> list[Result]:
@@ -145,6 +365,69 @@ def eml_frequency(req: Request, args: list[str]) -> list[Result]:
                  how=req._(HOW_OFTEN[frequency]), scope=_scope(req))
     return [Result(text, f"frequency set to {frequency} for {_staff_scope(req)}")]
 
+
+FREQUENCY_TAGS = tuple(HOW_OFTEN)
+register(Command(
+    CommandName.FREQUENCY,
+    "IMMEDIATE, DAILY, WEEKLY or MONTHLY: choose how often you are told about new documents.",
+    eml_frequency, takes=Takes.FREQUENCY,
+    words={
+        "immediate": {"en": ("immediate", "immediately", "each time", "every time", "for each invoice",
+                             "for every invoice", "for each document", "one email per invoice", "one mail per invoice",
+                             "as soon as", "individual", "separately", "each invoice", "every invoice", "real time",
+                             "for each new invoice", "for every new invoice", "each new invoice", "every new invoice",
+                             "right away"),
+                      "fr": ("immédiat", "immédiatement", "à chaque facture", "pour chaque facture",
+                             "pour chaque document", "à chaque document", "un mail par facture",
+                             "un e-mail par facture", "dès que", "dès qu'", "individuel", "individuels",
+                             "séparément", "chaque facture", "en temps réel", "à chaque fois", "chaque fois",
+                             "à chaque nouvelle facture", "pour chaque nouvelle facture", "chaque nouvelle facture",
+                             "à chaque nouveau document"),
+                      "nl": ("onmiddellijk", "meteen", "direct", "bij elke factuur", "voor elke factuur",
+                             "per factuur", "elke factuur", "één mail per factuur", "een mail per factuur", "zodra",
+                             "afzonderlijk", "apart", "telkens", "elke keer", "iedere factuur", "per document",
+                             "bij elke nieuwe factuur", "voor elke nieuwe factuur", "elke nieuwe factuur"),
+                      "de": ("sofort", "sofortig", "sofortige", "bei jeder rechnung", "für jede rechnung",
+                             "jede rechnung", "eine mail pro rechnung", "pro rechnung", "sobald", "einzeln",
+                             "einzelne", "jedes mal", "jedes dokument", "umgehend", "bei jeder neuen rechnung",
+                             "für jede neue rechnung", "jede neue rechnung", "für jede rechnung")},
+        "daily": {"en": ("daily", "every day", "each day", "once a day", "per day", "a day"),
+                  "fr": ("quotidien", "quotidienne", "quotidiennement", "chaque jour", "tous les jours",
+                         "une fois par jour", "par jour", "journalier", "journalière"),
+                  "nl": ("dagelijks", "dagelijkse", "elke dag", "iedere dag", "per dag", "één keer per dag",
+                         "een keer per dag", "eens per dag", "1x per dag", "dag overzicht"),
+                  "de": ("täglich", "tägliche", "täglichen", "jeden tag", "einmal am tag", "einmal täglich",
+                         "pro tag", "tagesweise", "einmal pro tag")},
+        "weekly": {"en": ("weekly", "every week", "each week", "once a week", "per week", "a week"),
+                   "fr": ("hebdomadaire", "hebdomadaires", "hebdo", "chaque semaine", "toutes les semaines",
+                          "une fois par semaine", "par semaine", "une fois la semaine"),
+                   "nl": ("wekelijks", "wekelijkse", "elke week", "iedere week", "per week", "één keer per week",
+                          "een keer per week", "eens per week", "1x per week", "weekoverzicht"),
+                   "de": ("wöchentlich", "wöchentliche", "wöchentlichen", "jede woche", "einmal pro woche",
+                          "einmal die woche", "einmal in der woche", "pro woche", "wochenweise",
+                          "wochenübersicht")},
+        "monthly": {"en": ("monthly", "every month", "each month", "once a month", "per month", "a month"),
+                    "fr": ("mensuel", "mensuelle", "mensuellement", "chaque mois", "tous les mois",
+                           "une fois par mois", "par mois", "une fois le mois"),
+                    "nl": ("maandelijks", "maandelijkse", "elke maand", "iedere maand", "per maand",
+                           "één keer per maand", "een keer per maand", "eens per maand", "1x per maand",
+                           "maandoverzicht"),
+                    "de": ("monatlich", "monatliche", "monatlichen", "jeden monat", "einmal im monat",
+                           "einmal pro monat", "pro monat", "monatsweise", "monatsübersicht")},
+    },
+    rules=(
+        rule("keyword", 1.0, FREQUENCY_TAGS, keyword=True),
+        rule("summary", 0.9, FREQUENCY_TAGS, {Cue.SUMMARY, Cue.MAIL},
+             ASKS | {Cue.SUFFICE, Cue.PREFER, Cue.ONLY, Cue.INSTEAD, Cue.GET}),
+        rule("is-enough", 0.9, FREQUENCY_TAGS, {Cue.SUFFICE, Cue.PREFER, Cue.INSTEAD}),
+        rule("documents-how-often", 0.6, FREQUENCY_TAGS, {Cue.DOCUMENT}, ASKS | {Cue.GET}),
+    ),
+    vetoes=frozenset({Cue.PAYMENT, Cue.CONTRACT, Cue.COMPLAINT, Cue.PAPER, Cue.ADDRESS, Cue.ELSEWHERE,
+                      Cue.NUMBER}),
+))
+
+
+# --- stop ---------------------------------------------------------------------------------------------------
 
 def eml_stop(req: Request, args: list[str]) -> list[Result]:
     actions.set_frequency(req.rt, req.user, "off", req.customer)
@@ -164,14 +447,51 @@ def _staff_scope(req: Request) -> str:
     return req.customer.number if req.customer else "all customer numbers"
 
 
-REGISTRY: dict[str, Handler] = {
-    "help": eml_help,
-    "login": eml_login,
-    "resend": eml_resend,
-    "duplicate": eml_duplicate,
-    "frequency": eml_frequency,
-    "stop": eml_stop,
-}
+register(Command(
+    CommandName.STOP, "STOP: no more notifications by mail.", eml_stop,
+    words={
+        KEYWORD: {"en": ("stop", "unsubscribe", "opt out", "opt-out"),
+                  "fr": ("stop", "désinscrire", "désabonner", "désinscription", "désabonnement", "stopper"),
+                  "nl": ("stop", "afmelden", "uitschrijven", "afmelding", "uitschrijving", "stoppen"),
+                  "de": ("stop", "abmelden", "abbestellen", "abmeldung", "austragen", "stopp")},
+        "unsubscribe": {"en": ("unsubscribe", "opt out", "opt-out", "unsubscribed", "unsubscribing"),
+                        "fr": ("désinscrire", "désabonner", "désinscription", "désabonnement", "désinscrit",
+                               "me désinscrire", "me désabonner", "désinscrivez", "désabonnez"),
+                        "nl": ("afmelden", "uitschrijven", "afmelding", "uitschrijving", "uitgeschreven",
+                               "afgemeld", "schrijf me uit", "meld me af", "uit te schrijven", "af te melden",
+                               "schrijf mij uit", "meld mij af"),
+                        "de": ("abmelden", "abbestellen", "abmeldung", "austragen", "abbestellung", "abbestellt",
+                               "abgemeldet", "tragen sie mich aus", "melden sie mich ab", "melde mich ab",
+                               "abzumelden", "abzubestellen", "auszutragen", "tragen sie mich", "austragen lassen",
+                               "ausgetragen", "gestrichen werden", "entfernt werden")},
+        "stop-verb": {"en": ("stop", "cease", "quit", "halt", "discontinue"),
+                      "fr": ("arrêter", "arrêtez", "cesser", "cessez", "stopper", "stoppez", "stop", "arrête"),
+                      "nl": ("stoppen", "stop", "stopt", "ophouden", "hou op", "beëindigen", "stopzetten"),
+                      "de": ("aufhören", "hören sie auf", "einstellen", "stoppen", "stoppen sie", "beenden",
+                             "unterlassen", "stopp", "hören sie bitte auf", "hört auf", "hört bitte auf")},
+        "remove-me": {"en": ("remove me", "take me off", "delete me", "remove my address", "remove my email",
+                             "taken off", "be removed", "removed from", "take my address off"),
+                      "fr": ("retirez-moi", "retirer de", "supprimez-moi", "enlevez-moi", "retirer mon adresse",
+                             "supprimer mon adresse", "me retirer", "me supprimer"),
+                      "nl": ("haal mij", "haal me", "verwijder mij", "verwijder me", "schrap mij", "schrap me",
+                             "mij verwijderen", "me verwijderen", "mij uit", "te halen"),
+                      "de": ("streichen sie mich", "entfernen sie mich", "löschen sie mich", "mich entfernen",
+                             "mich löschen", "mich streichen")},
+        "list": {"en": ("list", "mailing list", "distribution list"), "fr": ("liste", "liste de diffusion"),
+                 "nl": ("lijst", "mailinglijst", "verzendlijst"), "de": ("liste", "verteiler", "verteilerliste")},
+    },
+    rules=(
+        rule("keyword", 1.0, {"keyword:stop"}, keyword=True),
+        rule("unsubscribe", 0.95, {"unsubscribe"}, ASKS | {Cue.MAIL}),
+        rule("how-to-unsubscribe", 0.85, {"unsubscribe"}, {Cue.HOW}, allows={Cue.QUESTION_FORM}),
+        rule("no-more-mail", 0.95, {Cue.NO_MORE}, {Cue.MAIL}, ASKS | {Cue.GET, Cue.SEND, Cue.NEGATION},
+             allows={Cue.NEGATION}),
+        rule("stop-sending", 0.9, {"stop-verb"}, {Cue.SEND, Cue.MAIL}),
+        rule("remove-from-list", 0.9, {"remove-me"}, {"list", Cue.MAIL}),
+    ),
+    vetoes=frozenset({Cue.PAPER, Cue.CONTRACT, Cue.PAYMENT, Cue.ELSEWHERE, Cue.COMPLAINT, Cue.NUMBER,
+                      Cue.DOCUMENT, "copy"}),
+))
 
 
 def refused(req: Request, name: str, reason: str | None) -> Result:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from mailflow.clock import SystemClock
 from mailflow.errors import TokenError
 from mailflow.inbound.classification import BounceEvent, Classification, MessageKind, classify
-from mailflow.inbound.command_parser import ParsedCommand, find_commands, strip_subject_prefixes
+from mailflow.inbound import confirmations
+from mailflow.inbound.requests import Intent, Reading, read_requests
+from mailflow.inbound.subjects import strip_subject_prefixes
 from mailflow.inbound.parsing import ParsedMessage, parse_address, parse_message
 from mailflow.inbound.trimming import trim_reply
 from mailflow.models import Customer, Outbox, User
@@ -31,9 +35,10 @@ class Understanding:
     parsed: ParsedMessage
     classification: Classification
     reply_text: str
-    commands: list[ParsedCommand]
+    commands: list[Intent]  # clear (act) and unsure (ask) requests: see Intent.decision
     token: TokenCheck | None
     sender: User | None  # the registered user the From address belongs to
+    reading: Reading = field(default_factory=Reading)  # the requests with the words that made them, and notes
 
     @property
     def kind(self) -> MessageKind:
@@ -59,17 +64,16 @@ def understand(rt: Runtime, raw: bytes, envelope_from: str | None = None,
     classification = classify(parsed, envelope_from, envelope_to)
     reply = trim_reply(parsed.text)
     # Only people give commands: a bounce quoting "STOP" or an out-of-office saying "HELP" does not.
-    commands = _commands(parsed, reply) if classification.kind is MessageKind.MESSAGE else []
+    reading = _reading(parsed, reply) if classification.kind is MessageKind.MESSAGE else Reading()
     recipients = list(envelope_to or []) + _header_recipients(parsed)
     sender = _registered(parsed.from_addr)
-    return Understanding(parsed, classification, reply, commands, check_token(rt, recipients, sender), sender)
+    return Understanding(parsed, classification, reply, reading.intents, check_token(rt, recipients, sender), sender,
+                         reading)
 
 
-def _commands(parsed: ParsedMessage, reply: str) -> list[ParsedCommand]:
-    found = find_commands(parsed.subject, reply)
-    if _echoes_our_subject(parsed):  # "RE: DUPLICATA: facture F2026-0042" is a thank-you, not a request
-        found = [c for c in found if c.source != "subject"]
-    return found
+def _reading(parsed: ParsedMessage, reply: str) -> Reading:
+    # "RE: DUPLICATA: facture F2026-0042" is a thank-you, not a request: our own subject is not read
+    return read_requests(parsed.subject, reply, echo=_echoes_our_subject(parsed))
 
 
 def _echoes_our_subject(parsed: ParsedMessage) -> bool:
@@ -135,13 +139,26 @@ def as_json(u: Understanding) -> dict[str, Any]:
         "from": u.parsed.from_addr,
         "subject": u.parsed.subject,
         "reply_text": u.reply_text,
-        "commands": [{"name": c.name, "args": list(c.args)} for c in u.commands],
+        **_requests_json(SystemClock().now(), u),  # inspect runs on the real clock
         "bounce": None if bounce is None else _bounce_json(bounce),
         "complaint": _complaint_json(u.classification),
         "auto_reply": u.classification.signals if u.classification.kind is MessageKind.AUTO_REPLY else None,
         "token": _token_json(u),
         "defects": u.parsed.defects,
     }
+
+
+def _requests_json(now: datetime, u: Understanding) -> dict[str, Any]:
+    """Each request with its confidence, decision and the words that made it; what looked like one and was not;
+    and the question it would ask, or the open question it answers."""
+    token = u.token
+    purpose = token.claim.purpose if token and token.valid and token.claim else None
+    return {"commands": [{"name": str(c.name), "args": list(c.args)} for c in u.commands],
+            "requests": [c.as_json() for c in u.commands],
+            "not_requests": [n.as_json() for n in u.reading.notes],
+            "confirmation": confirmations.preview(u.sender if u.authorized else None, token.customer if token else None,
+                                                  purpose, u.reply_text, [u.parsed.in_reply_to or "",
+                                                                          *u.parsed.references], u.commands, now)}
 
 
 def _bounce_json(bounce: BounceEvent) -> dict[str, Any]:

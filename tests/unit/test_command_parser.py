@@ -1,20 +1,17 @@
-"""Reading reply commands from subjects and trimmed replies."""
+"""Commands written as keywords (HELP, DUPLICATE F2026-0042, WEEKLY, STOP…) in subjects and trimmed replies."""
 
 from __future__ import annotations
 
 import pytest
 
-from mailflow.inbound.command_parser import (
-    KEYWORDS,
-    ParsedCommand,
-    find_commands,
-    normalize_document_number,
-    strip_subject_prefixes,
-)
+from mailflow.inbound.command_parser import find_commands
+from mailflow.inbound.commands import COMMANDS, KEYWORD, CommandName, Takes
+from mailflow.inbound.requests import Decision, normalize_document_number, read_requests
+from mailflow.inbound.subjects import has_reply_prefix, strip_subject_prefixes
 
 
 def _names(subject: str, text: str = "") -> list[tuple[str, list[str]]]:
-    return [(c.name, c.args) for c in find_commands(subject, text)]
+    return [(str(i.name), list(i.args)) for i in read_requests(subject, text).intents if i.decision is Decision.ACT]
 
 
 @pytest.mark.parametrize(
@@ -43,60 +40,60 @@ def test_every_keyword_in_every_language(word: str, name: str, args: list[str]) 
 @pytest.mark.parametrize("number", ["F2026-0042", "f2026 0042", "#F2026-0042", "F2026/0042", "f2026-0042."])
 def test_duplicate_numbers_are_matched_tolerantly(number: str) -> None:
     for keyword in ("DUPLICATE", "duplicata", "Duplicaat", "DUPLIKAT"):
-        assert find_commands("", f"{keyword} {number}") == [ParsedCommand("duplicate", ["F2026-0042"])]
+        assert _names("", f"{keyword} {number}") == [("duplicate", ["F2026-0042"])]
 
 
 def test_duplicate_without_a_number_asks_for_one() -> None:
-    assert find_commands("", "DUPLICATE") == [ParsedCommand("duplicate", [])]
-    assert find_commands("", "Duplicata please") == [ParsedCommand("duplicate", [])]
+    assert _names("", "DUPLICATE") == [("duplicate", [])]
+    assert _names("", "Duplicata please") == [("duplicate", [])]
 
 
-def test_duplicate_of_several_documents() -> None:
-    assert _names("", "DUPLICATE F2026-0042 F2026-0043") == [("duplicate", ["F2026-0042"]), ("duplicate", ["F2026-0043"])]
+def test_duplicate_of_several_documents_is_one_request_each() -> None:
+    assert _names("", "DUPLICATE F2026-0042 F2026-0043") == [("duplicate", ["F2026-0042"]),
+                                                           ("duplicate", ["F2026-0043"])]
 
 
 def test_a_bare_duplicate_is_dropped_when_the_number_comes_elsewhere() -> None:
     assert _names("Re: duplicata", "DUPLICATA F2026-0042") == [("duplicate", ["F2026-0042"])]
 
 
-def test_keyword_must_open_its_line() -> None:
-    assert find_commands("", "please stop sending") == []
-    assert find_commands("", "I would like a duplicate of F2026-0042") == []
+def test_a_keyword_line_says_little_else() -> None:
     assert _names("", "STOP please") == [("stop", [])]
     assert _names("", "Stop!") == [("stop", [])]
     assert _names("", "  *STOP*  ") == [("stop", [])]
+    assert _names("", "Stop by our office tomorrow please") == []
+    assert _names("", "Help me understand this invoice, it looks wrong") == []
 
 
 def test_subject_prefix_chains_are_removed() -> None:
     for subject in ("Re: STOP", "RE : TR: stop", "Fwd: AW: WG: Stop", "Antw: Doorst: stop", "[EXT] Re: [ticket 12] STOP",
                     "Re[2]: stop", "SV: stop"):
         assert _names(subject) == [("stop", [])], subject
+        assert has_reply_prefix(subject)
     assert strip_subject_prefixes("RE : TR: [ext] Fwd: Nouvelle facture") == "Nouvelle facture"
+    assert not has_reply_prefix("Nouvelle facture")
 
 
 def test_subject_that_merely_mentions_a_keyword() -> None:
-    assert find_commands("Re: Nouvelle facture disponible, help me", "") == []
+    assert _names("Re: Nouvelle facture disponible, help me") == []
 
 
-def test_only_the_first_non_empty_lines_count() -> None:
-    text = "Bonjour,\n\n\nHEBDOMADAIRE\nmerci\n"
-    assert _names("", text) == [("frequency", ["weekly"])]
-    late = "a\nb\nc\nd\ne\nSTOP\n"
-    assert find_commands("", late) == []
-    assert _names("", late.replace("a\n", "", 1)) == [("stop", [])]
-    assert find_commands("", late, max_lines=6) == [ParsedCommand("stop", [])]
+def test_the_signature_is_not_read() -> None:
+    assert _names("", "Merci, c'est parfait.\n\nMarie Dupont\nAIDE ADMINISTRATIVE\nGarage Dupont SRL") == []
+    assert _names("", "Thanks.\n\nKind regards\nSTOP & GO Cars\nHelp desk") == []
+    assert _names("", "Bonjour,\n\n\nHEBDOMADAIRE\nmerci\n") == [("frequency", ["weekly"])]
 
 
 def test_subject_and_body_together_and_deduplicated() -> None:
-    commands = find_commands("Re: WEEKLY", "weekly\nRESEND\nweekly")
-    assert commands == [ParsedCommand("frequency", ["weekly"]), ParsedCommand("resend", [])]
-    assert [c.source for c in commands] == ["subject", "body"]
+    read = read_requests("Re: WEEKLY", "weekly\nRESEND\nweekly").intents
+    assert [(str(i.name), list(i.args)) for i in read] == [("frequency", ["weekly"]), ("resend", [])]
+    assert [i.source for i in read] == ["subject", "body"]
 
 
-def test_language_is_reported_but_not_compared() -> None:
-    command = find_commands("", "HEBDOMADAIRE")[0]
-    assert command.language == "fr"
-    assert command == ParsedCommand("frequency", ["weekly"])
+def test_language_and_words_are_reported() -> None:
+    [intent] = read_requests("", "HEBDOMADAIRE").intents
+    assert intent.language == "fr" and intent.rule == "frequency.keyword" and intent.confidence == 1.0
+    assert [(s.text, s.cue) for s in intent.spans] == [("HEBDOMADAIRE", "weekly")]
 
 
 def test_empty_inputs() -> None:
@@ -113,12 +110,19 @@ def test_normalize_document_number(raw: str, key: str) -> None:
     assert normalize_document_number(raw) == key
 
 
-def test_registry_is_uppercase_and_accent_free() -> None:
-    for keyword in KEYWORDS:
-        assert keyword == keyword.upper() and keyword.isascii()
+def test_every_command_is_one_object_with_words_in_every_language() -> None:
+    assert set(COMMANDS) == set(CommandName)
+    for command in COMMANDS.values():
+        assert command.help and command.rules and command.rules[0].keyword
+        languages = set(command.words[KEYWORD]) if KEYWORD in command.words else set()
+        if command.takes is Takes.FREQUENCY:
+            languages = set.intersection(*(set(command.words[v]) for v in ("immediate", "daily", "weekly", "monthly")))
+        assert languages == {"fr", "nl", "en", "de"}, command.name
+    assert {c.name for c in COMMANDS.values() if c.public} == {CommandName.HELP, CommandName.LOGIN}
 
 
-def test_a_keyword_opening_a_sentence_is_not_a_command():
-    assert find_commands("", "Stop by our office tomorrow please") == []
-    assert find_commands("", "Help me understand this invoice, it looks wrong") == []
-    assert find_commands("", "STOP please") == [ParsedCommand("stop", [])]
+def test_commands_are_written_back_in_the_persons_language() -> None:
+    assert COMMANDS[CommandName.DUPLICATE].keyword("fr", ("F2026-0042",)) == "DUPLICATA F2026-0042"
+    assert COMMANDS[CommandName.DUPLICATE].keyword("nl", ("F2026-0042",)) == "DUPLICAAT F2026-0042"
+    assert COMMANDS[CommandName.FREQUENCY].keyword("de", ("weekly",)) == "WÖCHENTLICH"
+    assert COMMANDS[CommandName.STOP].keyword("en") == "STOP"

@@ -1,0 +1,301 @@
+"""A reply cut into clauses of tagged words: numbers, links and addresses found, phrases and typos read against
+the lexicon, our own quoted lines and the signature left out."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from mailflow.inbound.lexicon import FUNCTION_WORDS, SEPARABLE, SIGNAL, Cue, Entry, Lexicon, fold
+from mailflow.inbound.ours import is_our_text
+
+__all__ = ["Clause", "Token", "clauses_of", "normalize_document_number"]
+
+_URL = r"(?:https?://|www\.)[^\s<>\"]+"
+_EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+# A document number: letters glued to digits (F2026-0042, INV/2026/7, f2026 0042). A group after a space
+# must be long enough that "F2026-0042 2 fois" does not swallow a count.
+_NUMBER = r"(?<![\w@/.\-])[A-Za-z]{1,5}[-/.]?\d{2,}(?:(?:[-/._]|\s(?=\d{3,}))\d+)*(?![\w@]|[-/.]\w)"
+_DIGITS = r"\d{5,}(?:[-/.]\d+)*"
+_SCANNER = re.compile(rf"(?P<url>{_URL})|(?P<email>{_EMAIL})|(?P<number>{_NUMBER})|(?P<digits>{_DIGITS})"
+                      r"|(?P<word>[^\W_]+|[#°])|(?P<stop>[.!?;]+)|(?P<pause>[,()\u2013\u2014]|\s-\s)")
+_GROUPS = re.compile(r"[A-Z]+|\d+")
+_CONTRAST = frozenset({"mais", "but", "maar", "aber", "however", "cependant", "toutefois", "echter", "jedoch"})
+_LIST_WORDS = frozenset({"et", "and", "en", "und", "ainsi", "que", "as", "well", "ook", "sowie", "also", "aussi"})
+_SIGN_OFF = {Cue.GREETING, Cue.CLOSING, Cue.REQUEST}
+# A full stop after these is an abbreviation's ("invoice no. F2026-0042", "Tel. 02…", "Dr. Braun"), not a sentence's.
+_ABBREVIATIONS = frozenset({"no", "nr", "n", "num", "ref", "réf", "tel", "tél", "dr", "mr", "mrs", "ms", "mme", "m",
+                            "st", "ca", "bzw", "bspw", "evt", "i", "a", "z", "b", "etc", "vs", "nº", "dhr", "mevr",
+                            "hr", "fr", "prof", "ing", "ir", "resp", "vgl", "cf", "ggf", "usw", "mw"})
+
+
+@dataclass
+class Token:
+    text: str  # folded; a phrase's words joined by spaces
+    start: int
+    end: int
+    tags: set[str] = field(default_factory=set)
+    languages: set[str] = field(default_factory=set)
+    value: str = ""  # a document number's normalized form; the digits of a bare number
+    capitalized: bool = False  # as written: names in signatures are
+
+
+@dataclass
+class Clause:
+    tokens: list[Token]
+    sentence: int  # clauses of one sentence share it
+    line: int
+    question: bool = False  # its sentence ends with "?"
+    exclaimed: bool = False  # its sentence ends with "!"
+
+    def tags(self) -> set[str]:
+        return {tag for token in self.tokens for tag in token.tags}
+
+    def numbers(self) -> list[str]:
+        return [t.value for t in self.tokens if Cue.NUMBER in t.tags]
+
+    def joined(self, other: Clause) -> Clause:
+        return Clause(self.tokens + other.tokens, self.sentence, self.line, self.question or other.question,
+                      self.exclaimed or other.exclaimed)
+
+
+def normalize_document_number(s: str) -> str:
+    """A matching key for a document number: '#f2026 0042', 'F2026/0042' → 'F2026-0042'.
+
+    Letters are uppercased and glued to the digits that follow; digit groups are joined by '-'.
+    """
+    groups = _GROUPS.findall(fold(s).upper().lstrip("#"))
+    key = ""
+    for index, group in enumerate(groups):
+        glued = index == 0 or groups[index - 1].isalpha() != group.isalpha()
+        key += group if glued else "-" + group
+    return key
+
+
+def clauses_of(text: str, lex: Lexicon, signature: bool = True) -> list[Clause]:
+    """The tagged clauses of a text, without lines of our own mails nor (when `signature`) a signature."""
+    clauses: list[Clause] = []
+    for number, line in enumerate(_lines(text)):
+        for clause in _line_clauses(text, line, number):
+            _tag(clause, lex)
+            clauses.extend(_at_contrast(clause))
+    clauses = _lists_joined(clauses)
+    return _before_signature(clauses) if signature else clauses
+
+
+# --- lines, sentences, clauses ------------------------------------------------------------------------------
+
+def _lines(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each line worth reading, a wrapped sentence's lines joined into one."""
+    spans, start = [], 0
+    for raw in text.split("\n"):
+        end = start + len(raw)
+        if raw.strip() and not is_our_text(raw):
+            if spans and _continues(text[spans[-1][0]:spans[-1][1]], raw):
+                spans[-1] = (spans[-1][0], end)
+            else:
+                spans.append((start, end))
+        start = end + 1
+    return spans
+
+
+def _continues(previous: str, line: str) -> bool:
+    """A line a client wrapped: the one before is long and unfinished, this one goes on in lower case."""
+    tail = previous.rstrip()
+    head = line.lstrip()
+    return len(tail) > 50 and tail[-1:] not in ".!?;:" and head[:1].islower()
+
+
+def _line_clauses(text: str, line: tuple[int, int], number: int) -> list[Clause]:
+    clauses: list[Clause] = []
+    current: list[Token] = []
+    sentence, opened = number * 100, 0
+    for kind, token in _scanned(text[line[0]:line[1]], line[0]):
+        if token is not None:
+            current.append(token)
+            continue
+        if kind == "abbreviation" and current and current[-1].text in _ABBREVIATIONS:
+            continue
+        if current:
+            clauses.append(Clause(current, sentence, number))
+            current = []
+        if kind != "pause":  # a full stop that was no abbreviation's ends the sentence like any
+            for clause in clauses[opened:]:
+                clause.question = kind == "question"
+                clause.exclaimed = kind == "exclamation"
+            sentence, opened = sentence + 1, len(clauses)
+    if current:
+        clauses.append(Clause(current, sentence, number))
+    return clauses
+
+
+def _scanned(text: str, offset: int) -> Iterator[tuple[str, Token | None]]:
+    """Tokens, and the marks that end sentences ("stop", "question") and clauses ("pause")."""
+    for m in _SCANNER.finditer(text):
+        kind = m.lastgroup or "word"
+        if kind == "stop":
+            mark = m.group(0)
+            kind = "question" if "?" in mark else "exclamation" if "!" in mark else "stop"
+            yield ("abbreviation" if mark == "." else kind), None
+        elif kind == "pause":
+            yield "pause", None
+        else:
+            yield "token", _token(kind, m, offset)
+
+
+def _token(kind: str, m: re.Match[str], offset: int) -> Token:
+    written = m.group(0)
+    token = Token(fold(written), m.start() + offset, m.end() + offset,
+                  capitalized=written[:1].isupper() and not written.isupper())
+    if kind == "url":
+        token.tags = {Cue.URL, Cue.LINK}
+    elif kind == "email":
+        token.tags = {Cue.EMAIL}
+    elif kind == "number":
+        token.tags, token.value = {Cue.NUMBER}, normalize_document_number(written)
+    elif kind == "digits":
+        token.value = written  # a document number only after "facture", "n°", "invoice no."…
+    return token
+
+
+def _at_contrast(clause: Clause) -> list[Clause]:
+    """'…, but I don't need the paper one': 'but' opens a clause of its own."""
+    parts: list[Clause] = []
+    current: list[Token] = []
+    for token in clause.tokens:
+        if token.text in _CONTRAST and current:
+            parts.append(Clause(current, clause.sentence, clause.line, clause.question))
+            current = []
+        current.append(token)
+    parts.append(Clause(current, clause.sentence, clause.line, clause.question))
+    return parts
+
+
+def _lists_joined(clauses: list[Clause]) -> list[Clause]:
+    """'F2026-0042, F2026-0043 and F2026-0044': a clause of numbers alone goes on the one before it."""
+    joined: list[Clause] = []
+    for clause in clauses:
+        if joined and joined[-1].sentence == clause.sentence and _only_numbers(clause):
+            joined[-1] = joined[-1].joined(clause)
+        else:
+            joined.append(clause)
+    return joined
+
+
+def _only_numbers(clause: Clause) -> bool:
+    return any(Cue.NUMBER in t.tags for t in clause.tokens) and all(
+        Cue.NUMBER in t.tags or t.text in _LIST_WORDS or t.tags <= _SIGN_OFF and t.tags for t in clause.tokens)
+
+
+def _before_signature(clauses: list[Clause]) -> list[Clause]:
+    """Everything before the signature: a line of sign-off words ("Kind regards") starts it, and so does a line
+    that is a name ("Marie Dupont", "Jan") once something was said."""
+    kept: list[Clause] = []
+    said = False
+    for line in _by_line(clauses):
+        if _signs_off(line) or said and _is_name(line):
+            break
+        said = said or any(t.tags - _SIGN_OFF or not t.tags for t in _tokens(line))
+        kept.extend(line)
+    return kept
+
+
+def _by_line(clauses: list[Clause]) -> list[list[Clause]]:
+    lines: dict[int, list[Clause]] = {}
+    for clause in clauses:
+        lines.setdefault(clause.line, []).append(clause)
+    return list(lines.values())
+
+
+def _tokens(line: list[Clause]) -> list[Token]:
+    return [t for clause in line for t in clause.tokens]
+
+
+def _signs_off(line: list[Clause]) -> bool:
+    tokens = _tokens(line)
+    return any(Cue.CLOSING in t.tags for t in tokens) and all(t.tags & _SIGN_OFF for t in tokens)
+
+
+def _is_name(line: list[Clause]) -> bool:
+    """One to four capitalized words that are nothing else: "Marie Dupont", "Garage Dupont SRL", "K. Patel"."""
+    words = [t for t in _tokens(line) if t.text.isalpha() and len(t.text) > 1]
+    return 0 < len(words) <= 4 and all(t.capitalized and not t.tags and t.text not in FUNCTION_WORDS
+                                       for t in words)
+
+
+# --- tagging ------------------------------------------------------------------------------------------------
+
+def _tag(clause: Clause, lex: Lexicon) -> None:
+    """Words → cue tags: phrases first (longest), then words with their stems, then one-letter typos; bare
+    digits after "facture"/"n°" become document numbers, numbers after "client" customer numbers."""
+    merged: list[Token] = []
+    index = 0
+    while index < len(clause.tokens):
+        index += _phrase_at(clause.tokens, index, lex, merged)
+    _tag_numbers(merged)
+    _separable(merged)
+    _polite_conditional(merged)
+    clause.tokens = merged
+
+
+def _phrase_at(tokens: list[Token], index: int, lex: Lexicon, out: list[Token]) -> int:
+    token = tokens[index]
+    if token.tags or token.value:  # URLs, addresses and numbers are what they are
+        out.append(token)
+        return 1
+    for entry in lex.starting(token.text):
+        size = len(entry.words)
+        if tuple(t.text for t in tokens[index:index + size]) == entry.words:
+            same = [e for e in lex.starting(token.text) if e.words == entry.words]
+            out.append(_merged(tokens[index:index + size], same, lex))
+            return size
+    out.append(_merged([token], _typo(token.text, lex), lex))
+    return 1
+
+
+def _merged(tokens: list[Token], entries: list[Entry], lex: Lexicon) -> Token:
+    """One token for a phrase (or a word), with every tag its forms have; a word's stems count too:
+    'aktivierungslink' is an activation and a link."""
+    text = " ".join(t.text for t in tokens)
+    stems = lex.stems(text) if len(tokens) == 1 else []
+    found = entries + stems
+    tags = {e.tag for e in found} | ({"typo"} if entries and entries[0].words[0] != tokens[0].text else set())
+    return Token(text, tokens[0].start, tokens[-1].end, tags, {e.language for e in found},
+                 capitalized=tokens[0].capitalized)
+
+
+def _typo(word: str, lex: Lexicon) -> list[Entry]:
+    """'duplicta', 'hebdomadiare': the entries of the one word this is a typo of, if any."""
+    known = lex.corrected(word)
+    return [e for e in lex.starting(known) if e.words == (known,)] if known else []
+
+
+def _tag_numbers(tokens: list[Token]) -> None:
+    for before, token in zip([None, *tokens], tokens):
+        tags = before.tags if before else set()
+        if token.value and Cue.NUMBER not in token.tags and tags & {Cue.DOCUMENT, Cue.NUMBER_MARK}:
+            token.tags.add(Cue.NUMBER)
+        if Cue.NUMBER in token.tags and Cue.CUSTOMER in tags:
+            token.tags = {Cue.CUSTOMER}
+        if Cue.NUMBER in token.tags and before is not None and Cue.NUMBER_MARK in tags:
+            before.tags.discard(Cue.NEGATION)  # "invoice no. F2026-0042": a number's mark, not a "no"
+
+
+_PARTICLE_REACH = 8  # words between a separable verb and its particle ("meld me graag af voor…")
+
+
+def _separable(tokens: list[Token]) -> None:
+    """'melden Sie mich bitte ab', 'stuur me de factuur eens door': the verb gets its meaning from the particle
+    that follows it in the clause."""
+    for index, token in enumerate(tokens):
+        after = {t.text for t in tokens[index + 1:index + 1 + _PARTICLE_REACH]}
+        verb = token.text.split(" ")[0]  # "vraag ik … op": the verb may open a phrase
+        token.tags.update(tag for (form, particle), tag in SEPARABLE.items() if form == verb and particle in after)
+
+
+def _polite_conditional(tokens: list[Token]) -> None:
+    """'If you could send…', 'wenn Sie … könnten': a condition that asks is a request, not a hypothesis."""
+    if any(t.tags & SIGNAL for t in tokens):
+        for token in tokens:
+            token.tags.discard(Cue.HYPOTHESIS)

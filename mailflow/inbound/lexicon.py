@@ -1,0 +1,694 @@
+"""The words of FR, NL, EN and DE that tell a request from a remark: cues, their matching, and typo tolerance."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+__all__ = ["Cue", "Entry", "GENERIC_VETOES", "Lexicon", "Rule", "SIGNAL", "WORDS", "build", "fold", "rule", "words_of"]
+
+LANGUAGES = ("fr", "nl", "en", "de")
+Words = Mapping[str, tuple[str, ...]]  # language → forms: "word", "several words", "stem*", "*suffix"
+
+
+class Cue(StrEnum):
+    """What a word says about the sentence it is in. Commands add their own (see commands.py)."""
+
+    REQUEST = "request"  # please, svp, graag, bitte, thanks in advance
+    MODAL = "modal"  # could you, pourriez-vous, kunt u, können Sie, is it possible
+    WANT = "want"  # I'd like, je voudrais, ik wil, ich möchte, I need
+    SEND = "send"  # send, renvoyer, sturen, zusenden (the forms that ask, not the past)
+    GET = "get"  # receive, recevoir, krijgen, erhalten
+    AGAIN = "again"  # again, à nouveau, nog eens, erneut, a new one
+    DOCUMENT = "document"  # invoice, facture, factuur, Rechnung
+    NEGATION = "negation"
+    WHY = "why"
+    QUESTION = "question"  # when, where, is it, est-ce que, wanneer, wann
+    HOW = "how"
+    COMPLAINT = "complaint"  # paid, too high, wrong, twice
+    THANKS = "thanks"  # thanks for, merci pour: about something done, not asked
+    PAST = "past"  # I have, j'ai, ik heb, ich habe; sent, reçu, gekregen
+    ADDRESS = "address"  # a move, an address: staff's work
+    ELSEWHERE = "elsewhere"  # to my accountant, à ma collègue: mail to someone else
+    FUTURE = "future"  # from now on, désormais, voortaan, künftig: a standing instruction
+    PAPER = "paper"  # paper, par la poste, per post
+    MAIL = "mail"  # mails, notifications, berichten, Benachrichtigungen
+    LINK = "link"
+    CANT = "cant"  # I can't, je n'arrive pas à, lukt niet, klappt nicht
+    BROKEN = "broken"  # does not work, ne fonctionne pas, werkt niet, funktioniert nicht
+    EXPIRED = "expired"
+    NEVER_GOT = "never-got"  # never received, pas reçu, niet ontvangen, nicht erhalten
+    NO_MORE = "no-more"  # anymore, ne … plus, meer, mehr
+    INSTEAD = "instead"  # instead of, au lieu de, in plaats van, statt
+    SUFFICE = "suffice"  # is enough, me suffit, volstaat, reicht
+    PREFER = "prefer"
+    ONLY = "only"  # only, seulement, enkel, nur
+    SUMMARY = "summary"  # a digest: summary, récapitulatif, overzicht, Zusammenfassung
+    PAYMENT = "payment"  # monthly payment, loyer, huur, Rate: not about mail
+    CUSTOMER = "customer"  # customer number, numéro client, klantnummer, Kundennummer
+    NUMBER_MARK = "number-mark"  # n°, nr., no., #
+    GREETING = "greeting"  # hello, bonjour, cordialement, mvg, Grüße
+    HYPOTHESIS = "hypothesis"  # if, si, als, wenn, falls: not (yet) a request, unless it asks ("if you could")
+    CONTRACT = "contract"  # the lease itself: stop the contract is not stop the mail
+    URL = "url"
+    EMAIL = "email"
+    RECEIVED = "received"  # received, reçu, ontvangen, erhalten: what came, or did not
+    OTHER_DOCUMENTS = "other-documents"  # all invoices, October's, the previous one: not the one answered
+    SELF_ADDRESS = "self-address"  # to this address: the sender's own mailbox, not a move
+    LIST_INTRO = "list-intro"  # the following documents: their numbers come on the lines below
+    CLOSING = "closing"  # kind regards, cordialement, mvg, MfG: the signature follows
+    NUMBER = "number"  # a document number, set by the reader
+    # Set by the reader from where words stand, not from what they are:
+    IMPERATIVE = "imperative"  # the clause opens with a verb that asks: "Renvoyez-moi…", "Send…", "Stuur…"
+    QUESTION_FORM = "question-form"  # ends with "?" or opens with a question word, and asks nothing
+    STATEMENT = "statement"  # tells what happened (j'ai reçu, I have paid) and asks nothing
+    SOON = "soon"  # as soon as possible: urgency, not a frequency
+
+
+# Shared cue words, by language. Folding makes accents and case irrelevant; a form with a space is a phrase.
+WORDS: dict[Cue, Words] = {
+    Cue.REQUEST: {
+        "fr": ("svp", "stp", "s'il vous plaît", "s'il vous plait", "s'il te plaît", "sil vous plait", "merci de",
+               "merci d'avance", "merci par avance", "merci à l'avance", "d'avance merci", "par avance merci",
+               "veuillez", "veuillez svp", "bien vouloir", "vouloir bien", "demande de", "ma demande", "je demande",
+               "je sollicite", "svpl", "merci de bien vouloir", "avec mes remerciements anticipés",
+               "je vous serais reconnaissant", "je vous serais reconnaissante", "nous vous serions reconnaissants",
+               "auriez-vous l'amabilité", "auriez-vous la gentillesse", "auriez vous la gentillesse",
+               "auriez vous l'amabilité", "je vous prie de", "ayez l'obligeance", "prière de", "je vous saurais gré",
+               "ce serait gentil", "ce serait sympa"),
+        "nl": ("aub", "a.u.b", "a u b", "alstublieft", "alsjeblieft", "graag", "gelieve", "ajb", "svp", "zoudt u",
+               "wil je", "wil jij", "mag ik vragen", "zou je", "vraag ik", "ik vraag", "wij vragen", "we vragen", "vriendelijk verzoek",
+               "verzoek", "aanvraag", "alvast bedankt", "bedankt alvast", "alvast dank", "dank bij voorbaat",
+               "bij voorbaat dank", "mvg alvast", "wil u", "wilt u", "zou u zo vriendelijk", "zou u zo vriendelijk willen zijn",
+               "ik zou u dankbaar zijn", "wij zouden u dankbaar zijn", "liefst", "bij voorkeur", "zou fijn zijn",
+               "zou leuk zijn", "vriendelijk gevraagd"),
+        "en": ("please", "pls", "plz", "kindly", "request", "requesting", "thanks in advance", "thank you in advance",
+               "many thanks in advance", "appreciate it if", "would appreciate", "grateful if", "asap",
+               "i would be grateful", "we would be grateful", "would you be so kind", "be so kind as to",
+               "any chance", "i'd appreciate", "is there any way", "any way to"),
+        "de": ("bitte", "bitten", "bitte um", "ich bitte", "wir bitten", "danke im voraus", "vielen dank im voraus",
+               "besten dank im voraus", "im voraus vielen dank", "anfrage", "ersuche", "ersuchen", "gerne", "gern",
+               "wir wären ihnen dankbar", "ich wäre ihnen dankbar", "wären sie so freundlich",
+               "wären sie so nett", "seien sie so freundlich", "dankbar", "danke vorab", "vorab danke",
+               "vorab vielen dank", "würde mich freuen", "wäre nett", "wäre super", "wäre toll", "wäre klasse"),
+    },
+    Cue.MODAL: {
+        "fr": ("pourriez-vous", "pourriez vous", "pouvez-vous", "pouvez vous", "pourrais-je", "puis-je", "pourriez",
+               "pouvez", "pourrais", "pourrait-on", "peux-tu", "pourrais-tu", "est-il possible", "serait-il possible",
+               "est-ce possible", "possible de", "auriez-vous", "voudriez-vous", "voulez-vous", "pouvez-vous svp",
+               "serait-ce possible", "est ce que vous pouvez", "est-ce que vous pourriez", "vous serait-il possible",
+               "tu peux", "tu pourrais", "vous pouvez", "vous pourriez"),
+        "nl": ("kunt u", "kan u", "kunnen jullie", "kunnen u", "kun je", "kan je", "zou u", "zouden jullie", "mogen wij",
+               "kunt u mij", "kan ik", "kunnen we", "zou ik", "zouden wij", "zouden we", "mogen we", "zoudt", "kunt",
+               "kunnen", "kun", "wilt",
+               "zou je", "mag ik", "kan ik", "is het mogelijk", "zou het mogelijk zijn", "kunt", "mogelijk om"),
+        "en": ("could you", "can you", "would you", "will you", "could i", "can i", "may i", "could we", "can we",
+               "is it possible", "would it be possible", "possible to", "would you mind", "can u", "could u",
+               "could you possibly",
+               "can i get", "could i get", "can i have", "could i have", "can i please", "could you please"),
+        "de": ("könnten sie", "können sie", "würden sie", "könntet ihr", "könnt ihr", "kannst du", "könntest du",
+               "kann ich", "könnte ich", "dürfte ich", "darf ich", "wäre es möglich", "ist es möglich", "möglich",
+               "würden sie mir", "könnten", "können", "könnt ihr", "könntet", "wäre es möglich", "kannst",
+               "könntest", "würdest", "würden", "dürfte", "wäre", "wären"),
+    },
+    Cue.WANT: {
+        "fr": ("je voudrais", "je souhaite", "je souhaiterais", "j'aimerais", "je désire", "je désirerais",
+               "je veux", "je voulais", "nous voudrions", "nous souhaitons", "nous souhaiterions", "nous aimerions",
+               "j'ai besoin", "nous avons besoin", "il me faut", "il me faudrait", "voudrais", "souhaite",
+               "souhaiterais", "aimerais", "souhaiterions", "je préférerais recevoir", "me faudrait"),
+        "nl": ("ik wil", "ik zou graag", "ik wens", "wij willen", "we willen", "wij zouden graag", "we zouden graag",
+               "ik had graag", "ik heb nodig", "nodig", "ik wou", "ik zou willen", "wij wensen", "zou ik graag",
+               "had ik graag", "wil ik", "wil ik graag", "wens ik", "zou graag", "wou graag", "wilde graag",
+               "nodig hebben", "hebben nodig", "wensen"),
+        "en": ("i would like", "i'd like", "id like", "i want", "i need", "we need", "we would like", "we'd like",
+               "i wish", "we want", "i wanted", "i was wondering if", "i'd love", "need", "would like", "i require",
+               "looking for"),
+        "de": ("ich möchte", "wir möchten", "ich hätte gerne", "ich hätte gern", "wir hätten gerne", "ich brauche",
+               "wir brauchen", "ich benötige", "wir benötigen", "ich wünsche", "ich will", "möchte", "möchten",
+               "hätte gerne", "hätte gern", "brauche", "benötige", "benötigen", "bräuchte", "hätten gerne",
+               "bräuchten", "brauchen", "wünschen", "würde gern", "würde gerne", "wollen", "möchtest"),
+    },
+    Cue.SEND: {
+        "fr": ("envoyer", "renvoyer", "réenvoyer", "ré-envoyer", "envoyez", "renvoyez", "réexpédier", "transmettre",
+               "retransmettre", "transmettez", "faire parvenir", "faites parvenir", "adresser", "expédier",
+               "envoyez-moi", "renvoyez-moi", "renvoi", "m'envoyer", "me renvoyer",
+               "mailer", "envoyer à nouveau", "réexpédiez", "fournir", "fournissez", "envoyez moi", "renvoyez moi",
+               "transférer", "transférez", "renvoyer à nouveau", "réenvoyez", "communiquer", "communiquez",
+               "faire suivre", "faites suivre", "adressez", "adressez-moi", "me transmettre", "me faire parvenir"),
+        "nl": ("sturen", "versturen", "opsturen", "doorsturen", "toesturen", "nasturen", "terugsturen", "stuur",
+               "stuurt", "zenden", "verzenden", "toezenden", "zend", "mailen", "doormailen", "bezorgen", "bezorg",
+               "bezorgt", "overmaken", "opnieuw sturen", "opnieuw versturen", "door te sturen", "toe te sturen",
+               "te sturen", "te versturen", "te bezorgen", "op te sturen", "mailt", "verstuur", "verstuurt",
+               "zendt", "doen toekomen", "toekomen", "laten geworden", "te mailen", "bezorg me", "stuur me"),
+        "en": ("send", "resend", "re-send", "forward", "email me", "e-mail me", "mail me", "email it", "mail it",
+               "re-issue", "reissue", "provide", "share", "sending", "resending", "forwarding", "emailing", "send over",
+               "send through", "email it to me", "pass on", "get me", "send me"),
+        "de": ("senden", "zusenden", "zuschicken", "schicken", "schicken sie", "senden sie", "übersenden",
+               "übermitteln", "zukommen lassen", "nachsenden", "mailen", "zumailen", "weiterleiten", "sende",
+               "schickt", "sendet", "schick", "send", "zuzusenden", "zuzuschicken", "zu senden", "zu schicken",
+               "schicke", "sendest", "schickst", "zusende", "zusendet", "zuschicke", "zuschickt", "übersende",
+               "übersendet", "übermittle", "nachschicken", "nachreichen", "zustellen", "weiterleiten",
+               "erneut senden", "nochmal senden", "nochmals senden", "zusendung", "zuschicken lassen",
+               "zu übermitteln", "zukommen zu lassen", "zu übersenden", "nachzusenden", "zuzumailen", "zukommen",
+               "zusenden lassen", "übersenden sie", "neu zusenden", "neu senden", "neu schicken"),
+    },
+    Cue.GET: {
+        "fr": ("recevoir", "obtenir", "avoir", "récupérer", "disposer"),
+        "nl": ("krijgen", "ontvangen", "bekomen", "hebben", "verkrijgen"),
+        "en": ("get", "receive", "have", "obtain", "need"),
+        "de": ("erhalten", "bekommen", "haben", "kriegen"),
+    },
+    Cue.RECEIVED: {
+        "fr": ("reçu", "reçue", "reçus", "reçues", "eu", "obtenu"),
+        "nl": ("ontvangen", "gekregen", "binnengekregen"),
+        "en": ("received", "got", "gotten"),
+        "de": ("erhalten", "bekommen", "gekriegt", "empfangen"),
+    },
+    Cue.AGAIN: {
+        "fr": ("encore", "à nouveau", "de nouveau", "une nouvelle fois", "nouveau", "nouvelle", "une autre",
+               "un autre", "re", "une seconde fois", "deuxième", "encore une fois", "une fois de plus"),
+        "nl": ("nog eens", "nogmaals", "opnieuw", "nog een keer", "nog een", "nieuwe", "nieuw", "terug", "weer",
+               "nog maar eens", "tweede", "nog ne keer", "ne keer", "nen keer", "nog 1 keer"),
+        "en": ("again", "once more", "another", "new", "a second", "one more time", "fresh", "one more"),
+        "de": ("erneut", "nochmal", "nochmals", "noch einmal", "noch mal", "wieder", "neue", "neuen", "neuer",
+               "neues", "abermals", "zweites", "weitere", "weiteres", "weiteren", "neu"),
+    },
+    Cue.DOCUMENT: {
+        "fr": ("facture", "factures", "note de crédit", "notes de crédit", "avoir", "document", "documents", "pdf",
+               "pièce", "fichier", "facture n°", "la facture", "cette facture", "ce document", "relevé",
+               "pièce jointe", "pj", "annexe"),
+        "nl": ("factuur", "facturen", "creditnota", "creditnota's", "kredietnota", "nota", "document", "documenten",
+               "pdf", "deze factuur", "dit document", "bestand", "rekening", "*factuur", "bijlage", "pdf'je"),
+        "en": ("invoice", "invoices", "credit note", "credit notes", "document", "documents", "pdf", "bill",
+               "statement", "file", "this invoice", "the invoice", "credit memo", "attachment", "attached file"),
+        "de": ("rechnung", "rechnungen", "gutschrift", "gutschriften", "dokument", "dokumente", "beleg", "belege",
+               "pdf", "datei", "diese rechnung", "*rechnung", "rechnungs*", "anhang", "anlage", "faktura"),
+    },
+    Cue.OTHER_DOCUMENTS: {
+        "fr": ("factures", "documents", "toutes", "tous", "précédente", "précédent", "autre", "autres", "janvier",
+               "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre",
+               "décembre", "l'an dernier", "l'année passée", "anciennes", "ancienne"),
+        "nl": ("facturen", "documenten", "alle", "vorige", "andere", "januari", "februari", "maart", "april", "mei",
+               "juni", "juli", "augustus", "september", "oktober", "november", "december", "oude", "vorig jaar"),
+        "en": ("invoices", "documents", "all", "previous", "other", "older", "january", "february", "march",
+               "april", "june", "july", "august", "september", "october", "november", "december", "last year"),
+        "de": ("rechnungen", "dokumente", "alle", "aller", "vorige", "vorherige", "andere", "anderen", "januar",
+               "februar", "märz", "april", "mai", "juni", "juli", "august", "september", "oktober", "november",
+               "dezember", "alten", "letztes jahr", "vorjahr"),
+    },
+    Cue.NEGATION: {
+        "fr": ("ne", "n'", "pas", "jamais", "aucun", "aucune", "rien", "sans", "non", "inutile", "pas besoin",
+               "pas la peine", "pas nécessaire", "ne plus nécessaire", "ne plus", "n'ai plus", "plus besoin"),
+        "nl": ("niet", "geen", "nooit", "niets", "hoeft niet", "hoeven niet", "nee", "hoeft", "onnodig", "nergens",
+               "niet meer", "geen meer", "niet langer"),
+        "en": ("not", "n't", "don't", "dont", "do not", "doesn't", "doesnt", "didn't", "didnt", "won't", "wont",
+               "never", "no", "nothing", "neither", "nor", "isn't", "aren't", "shouldn't", "no need", "not needed",
+               "unnecessary", "no more", "no longer"),
+        "de": ("nicht", "kein", "keine", "keinen", "keinem", "keiner", "keines", "nie", "niemals", "nichts",
+               "nein", "nicht nötig", "unnötig", "erledigt", "hat sich erledigt", "müssen nicht", "müssen mir keine",
+               "nicht mehr", "keine mehr", "nicht länger"),
+    },
+    Cue.WHY: {
+        "fr": ("pourquoi", "comment se fait-il", "comment ça se fait", "comment expliquer"),
+        "nl": ("waarom", "hoe komt het", "hoe kan het", "hoezo"),
+        "en": ("why", "how come", "what is the reason"),
+        "de": ("warum", "wieso", "weshalb", "weswegen", "wie kommt es", "wie kann es sein"),
+    },
+    Cue.QUESTION: {
+        "fr": ("quand", "où est", "où sont", "où puis-je", "où trouver", "quel", "quelle", "combien de temps",
+               "pendant combien de temps", "depuis quand", "quels", "quelles", "combien", "est-ce", "qui", "est-elle",
+               "est-il", "ai-je", "avez-vous", "dois-je", "faut-il", "s'agit-il", "sera-t-elle", "comment"),
+        "nl": ("wanneer", "waar", "wat", "welke", "hoeveel", "wie", "is het", "klopt het", "heb ik", "hebt u",
+               "hoe lang", "hoelang", "hoe vaak", "hoe komt",
+               "heeft u", "moet ik", "kunnen jullie bevestigen"),
+        "en": ("when", "where", "what", "which", "who", "how much", "is it", "is this", "are", "did", "does",
+               "how long", "how often", "how many",
+               "has", "have you", "do i", "should i", "am i", "is there"),
+        "de": ("wann", "wo", "was", "welche", "welcher", "wie viel", "wieviel", "wer", "ist die", "ist das",
+               "wie lange", "wie oft", "wie viele", "seit wann",
+               "haben sie", "muss ich", "stimmt es", "gibt es"),
+    },
+    Cue.HOW: {
+        "fr": ("comment", "de quelle manière", "la marche à suivre", "la procédure"),
+        "nl": ("hoe", "op welke manier"),
+        "en": ("how", "how do i", "how can i", "how to", "what do i do", "the way to"),
+        "de": ("wie", "wie kann ich", "auf welche weise"),
+    },
+    Cue.COMPLAINT: {
+        "fr": ("payé", "payée", "réglé", "réglée", "versé", "viré", "trop élevé", "trop élevée", "trop cher",
+               "élevé", "élevée", "erroné", "erronée", "erreur", "incorrect", "incorrecte", "faux", "fausse", "mauvaise", "mauvais",
+               "contester", "conteste", "réclamation", "deux fois", "en double", "double facturation", "litige",
+               "pas d'accord", "rappel", "remboursement", "rembourser", "montant"),
+        "nl": ("betaald", "voldaan", "overgemaakt", "te hoog", "hoog", "duur", "fout", "foutief", "foute", "verkeerd", "verkeerde",
+               "onjuist", "vergissing", "betwist", "betwisten", "klacht", "dubbel", "twee keer", "tweemaal",
+               "klopt niet", "niet akkoord", "herinnering", "aanmaning", "terugbetaling", "bedrag"),
+        "en": ("paid", "settled", "too high", "too much", "expensive", "wrong", "incorrect", "error", "mistake",
+               "dispute", "disputing", "complaint", "twice", "double charged", "overcharged", "reminder",
+               "refund", "amount", "charged"),
+        "de": ("bezahlt", "beglichen", "überwiesen", "zu hoch", "hoch", "teuer", "falsch", "fehler", "fehlerhaft",
+               "inkorrekt", "widerspruch", "einspruch", "reklamation", "beschwerde", "doppelt", "zweimal",
+               "stimmt nicht", "mahnung", "erinnerung", "rückerstattung", "betrag"),
+    },
+    Cue.THANKS: {
+        "fr": ("merci pour", "merci beaucoup pour", "merci bien pour", "je vous remercie pour", "merci du",
+               "merci de votre", "merci pour votre", "merci de m'avoir", "merci d'avoir", "bien reçu", "bien reçue",
+               "merci de la", "merci des", "merci de l'"),
+        "nl": ("bedankt voor", "dank voor", "dank u voor", "dank je voor", "hartelijk dank voor", "dankjewel voor",
+               "goed ontvangen", "in goede orde ontvangen", "dank u wel voor"),
+        "en": ("thanks for", "thank you for", "many thanks for", "thanks a lot for", "got it", "well received",
+               "thanks so much for", "cheers for"),
+        "de": ("danke für", "vielen dank für", "besten dank für", "herzlichen dank für", "danke schön für",
+               "dankeschön für", "gut erhalten", "erhalten danke", "habe ich erhalten"),
+    },
+    Cue.PAST: {
+        "fr": ("j'ai", "ai", "avons", "avez", "ont", "avait", "avais", "reçu", "reçue", "reçus", "envoyé",
+               "envoyée", "renvoyé", "renvoyée", "transmis", "transmise", "eu", "obtenu", "est arrivée",
+               "est arrivé"),
+        "nl": ("heb", "hebben", "heeft", "had", "hadden", "gekregen", "gestuurd", "verstuurd", "opgestuurd",
+               "doorgestuurd", "ontvangen heb", "toegestuurd", "bezorgd"),
+        "en": ("have", "has", "had", "received", "got", "sent", "forwarded", "did", "was", "were", "already"),
+        "de": ("habe", "haben", "hat", "hatte", "hatten", "gesendet", "geschickt", "zugesandt", "zugeschickt",
+               "bekommen habe", "erhalten habe", "weitergeleitet", "übermittelt", "schon", "bereits"),
+    },
+    Cue.ADDRESS: {
+        "fr": ("adresse", "adresses", "déménagé", "déménagement", "déménageons", "nouvelle adresse", "rue",
+               "avenue", "chaussée", "boulevard", "siège social", "code postal"),
+        "nl": ("adres", "adressen", "verhuisd", "verhuizing", "verhuizen", "nieuw adres", "adreswijziging",
+               "straat", "laan", "steenweg", "maatschappelijke zetel", "postcode", "*straat", "*laan"),
+        "en": ("address", "moved", "relocated", "relocation", "new address", "street", "avenue", "road", "zip",
+               "postcode", "head office"),
+        "de": ("adresse", "anschrift", "umgezogen", "umzug", "neue adresse", "neue anschrift", "straße", "strasse",
+               "adressänderung", "postleitzahl", "*straße", "*strasse", "firmensitz", "sitz"),
+    },
+    Cue.LIST_INTRO: {
+        "fr": ("suivants", "suivantes", "suivant", "ci-dessous", "ci-après", "les documents suivants"),
+        "nl": ("volgende", "hieronder", "onderstaande", "de volgende documenten"),
+        "en": ("following", "below", "listed below", "the following documents"),
+        "de": ("folgende", "folgender", "folgenden", "nachstehende", "untenstehende", "unten"),
+    },
+    Cue.SELF_ADDRESS: {
+        "fr": ("cette adresse", "cette adresse mail", "cette adresse e-mail", "mon adresse", "à moi", "ici"),
+        "nl": ("dit adres", "dit e-mailadres", "dit mailadres", "mijn adres", "naar mij"),
+        "en": ("this address", "this email address", "this e-mail address", "my address", "to me", "here"),
+        "de": ("diese adresse", "diese e-mail-adresse", "diese mailadresse", "meine adresse", "an mich"),
+    },
+    Cue.ELSEWHERE: {
+        "fr": ("mon comptable", "ma comptable", "notre comptable", "mon collègue", "ma collègue", "notre service",
+               "la comptabilité", "notre comptabilité", "mon associé", "ma fiduciaire", "notre fiduciaire",
+               "mon épouse", "mon mari", "au comptable", "à la comptabilité", "au service comptable", "en copie"),
+        "nl": ("mijn boekhouder", "onze boekhouder", "de boekhouding", "onze boekhouding", "mijn collega",
+               "onze collega", "mijn accountant", "onze accountant", "het secretariaat", "mijn vrouw", "mijn man",
+               "in kopie", "in cc"),
+        "en": ("my accountant", "our accountant", "my colleague", "our accounting", "accounts department",
+               "my assistant", "my wife", "my husband", "in cc", "to cc", "accounts payable", "the accounting"),
+        "de": ("meinen steuerberater", "meine steuerberaterin", "unseren steuerberater", "unsere buchhaltung",
+               "die buchhaltung", "meinen kollegen", "meine kollegin", "meine frau", "meinen mann", "in kopie",
+               "in cc", "an die buchhaltung", "unsere kollegin", "unseren kollegen"),
+    },
+    Cue.FUTURE: {
+        "fr": ("désormais", "dorénavant", "à l'avenir", "à partir de maintenant", "à partir d'aujourd'hui",
+               "à partir du", "dès maintenant", "pour les prochaines", "les prochaines", "pour la suite"),
+        "nl": ("voortaan", "in de toekomst", "vanaf nu", "vanaf heden", "vanaf vandaag", "in het vervolg",
+               "de volgende", "toekomstige", "vanaf", "van nu af aan", "van nu af"),
+        "en": ("from now on", "in future", "in the future", "going forward", "henceforth", "from today",
+               "future", "next ones", "all future", "starting"),
+        "de": ("künftig", "zukünftig", "in zukunft", "ab jetzt", "ab sofort", "ab heute", "von nun an",
+               "fortan", "ab dem", "künftige"),
+    },
+    Cue.PAPER: {
+        "fr": ("papier", "version papier", "par la poste", "par courrier", "courrier postal", "par voie postale",
+               "format papier", "imprimé", "imprimée"),
+        "nl": ("papier", "papieren", "op papier", "per post", "met de post", "per brief", "papieren versie",
+               "geprint"),
+        "en": ("paper", "by post", "by mail post", "hard copy", "printed", "postal", "snail mail", "by letter"),
+        "de": ("papier", "papierform", "per post", "auf papier", "postalisch", "per brief", "ausgedruckt",
+               "in papierform"),
+    },
+    Cue.MAIL: {
+        "fr": ("mail", "mails", "e-mail", "e-mails", "email", "emails", "courriel", "courriels", "message",
+               "messages", "notification", "notifications", "notif", "notifs", "avis", "alerte", "alertes",
+               "ces mails", "ces messages", "envois", "ces envois", "newsletter", "*mail", "*mails", "averti", "avertie",
+               "avertir", "prévenu", "prévenue", "prévenir", "informé", "informée", "informer", "notifié",
+               "notifiée", "notifier"),
+        "nl": ("mail", "mails", "e-mail", "e-mails", "email", "emails", "mailtjes", "bericht", "berichten",
+               "melding", "meldingen", "notificatie", "notificaties", "mailings", "*mail", "*mails", "*meldingen",
+               "*berichten", "nieuwsbrief", "verwittigd", "verwittigen", "geïnformeerd", "informeren", "op de hoogte",
+               "gemaild", "verwittiging"),
+        "en": ("mail", "mails", "e-mail", "e-mails", "email", "emails", "message", "messages", "notification",
+               "notifications", "alerts", "alert", "notices", "notice", "newsletter", "mailings", "notify", "notified",
+               "inform", "informed", "alerted", "emailed"),
+        "de": ("mail", "mails", "e-mail", "e-mails", "email", "emails", "nachricht", "nachrichten",
+               "benachrichtigung", "benachrichtigungen", "mitteilung", "mitteilungen", "*mail", "*mails",
+               "*benachrichtigungen", "*nachrichten", "newsletter", "hinweise", "infomails", "informieren", "informiert",
+               "benachrichtigen", "benachrichtigt", "verständigen", "verständigt"),
+    },
+    Cue.LINK: {
+        "fr": ("lien", "liens", "url", "bouton"),
+        "nl": ("link", "links", "koppeling", "url", "knop", "*link"),
+        "en": ("link", "links", "url", "button"),
+        "de": ("link", "links", "url", "schaltfläche", "button", "*link"),
+    },
+    Cue.CANT: {
+        "fr": ("je n'arrive pas", "n'arrive pas", "je ne parviens pas", "ne parviens pas", "impossible",
+               "je ne peux pas", "ne peux pas", "je n'y arrive pas", "pas moyen", "je n'ai pas réussi",
+               "n'arrivons pas", "ne pouvons pas", "ne peut pas"),
+        "nl": ("lukt niet", "lukt me niet", "lukt het niet", "kan niet", "kan ik niet", "kunnen niet",
+               "onmogelijk", "raak niet", "geraak niet", "krijg het niet", "het lukt niet", "lukte niet",
+               "kan me niet", "kan mij niet", "slaag er niet in"),
+        "en": ("can't", "cant", "cannot", "can not", "unable", "impossible", "couldn't", "couldnt", "could not",
+               "not able", "no way to", "fail to", "failed to", "won't let me"),
+        "de": ("kann nicht", "kann mich nicht", "kann ich nicht", "können nicht", "klappt nicht", "gelingt nicht",
+               "unmöglich", "schaffe es nicht", "komme nicht", "geht nicht", "nicht möglich", "konnte nicht",
+               "konnte mich nicht"),
+    },
+    Cue.BROKEN: {
+        "fr": ("ne fonctionne pas", "ne fonctionne plus", "fonctionne pas", "ne marche pas", "ne marche plus",
+               "marche pas", "n'est pas valide", "n'est plus valide", "invalide", "ne s'ouvre pas", "erreur",
+               "message d'erreur", "ne fonctionnait pas", "ne répond pas", "est cassé", "hs"),
+        "nl": ("werkt niet", "werkt niet meer", "doet het niet", "is ongeldig", "ongeldig", "foutmelding",
+               "niet geldig", "niet meer geldig", "gaat niet open", "opent niet", "werkte niet", "kapot"),
+        "en": ("doesn't work", "does not work", "doesnt work", "not working", "isn't working", "is broken",
+               "broken", "invalid", "no longer valid", "not valid", "won't open", "error message", "didn't work",
+               "did not work", "stopped working", "is dead"),
+        "de": ("funktioniert nicht", "funktioniert nicht mehr", "geht nicht", "ungültig", "nicht gültig",
+               "nicht mehr gültig", "fehlermeldung", "öffnet sich nicht", "funktionierte nicht", "kaputt"),
+    },
+    Cue.EXPIRED: {
+        "fr": ("expiré", "expirée", "a expiré", "est expiré", "périmé", "périmée", "plus valable", "n'est plus valable"),
+        "nl": ("verlopen", "vervallen", "is verlopen", "niet meer geldig", "verstreken"),
+        "en": ("expired", "has expired", "is expired", "timed out", "out of date", "outdated"),
+        "de": ("abgelaufen", "ist abgelaufen", "verfallen", "nicht mehr gültig", "veraltet"),
+    },
+    Cue.NEVER_GOT: {
+        "fr": ("jamais reçu", "pas reçu", "n'ai pas reçu", "n'ai jamais reçu", "pas eu", "rien reçu",
+               "n'avons pas reçu", "n'avons jamais reçu", "jamais eu", "égaré", "égarée", "perdu", "perdue",
+               "supprimé", "supprimée", "effacé", "effacée", "introuvable", "ne retrouve pas", "ne trouve pas"),
+        "nl": ("niet ontvangen", "nooit ontvangen", "niet gekregen", "nooit gekregen", "kwijt", "verloren",
+               "gewist", "verwijderd", "vind niet", "vind ik niet", "niet terugvinden", "niets ontvangen"),
+        "en": ("never received", "not received", "didn't receive", "did not receive", "didnt receive",
+               "never got", "didn't get", "did not get", "haven't received", "have not received", "lost",
+               "deleted", "can't find", "cannot find", "misplaced", "haven't got"),
+        "de": ("nicht erhalten", "nie erhalten", "nicht bekommen", "nie bekommen", "nichts erhalten", "verloren",
+               "gelöscht", "finde nicht", "finde sie nicht", "nicht mehr finden", "nicht auffindbar", "verlegt",
+               "nicht angekommen"),
+    },
+    Cue.NO_MORE: {
+        "fr": ("plus", "plus jamais", "plus de", "ne plus", "n'ai plus", "plus besoin"),
+        "nl": ("meer", "langer", "niet meer", "geen meer", "niet langer"),
+        "en": ("anymore", "any more", "any longer", "no more", "no longer"),
+        "de": ("mehr", "länger", "nicht mehr", "keine mehr", "nicht länger"),
+    },
+    Cue.INSTEAD: {
+        "fr": ("au lieu de", "au lieu d'", "plutôt que", "à la place de", "plutôt qu'"),
+        "nl": ("in plaats van", "i.p.v", "ipv", "eerder dan"),
+        "en": ("instead of", "rather than", "in place of"),
+        "de": ("statt", "anstatt", "anstelle", "an stelle", "statt einer"),
+    },
+    Cue.SUFFICE: {
+        "fr": ("suffit", "suffira", "suffirait", "suffisant", "suffisante", "ça me va", "me convient",
+               "conviendrait", "me suffit", "nous suffit", "largement assez", "assez", "parfait", "serait parfait",
+               "idéal", "très bien", "ça ira", "ok"),
+        "nl": ("volstaat", "voldoende", "genoeg", "is genoeg", "volstaan", "past me", "past beter", "prima",
+               "is prima", "ok", "oké", "in orde", "perfect"),
+        "en": ("enough", "is enough", "sufficient", "will do", "suffices", "is plenty", "plenty", "works for me",
+               "works for us", "suits me", "suits us",
+               "is fine", "fine", "ok", "okay", "perfect", "would be better", "better"),
+        "de": ("reicht", "reicht mir", "genügt", "ausreichend", "reicht völlig", "genügt mir", "reichen", "ok",
+               "ist ok", "passt", "perfekt", "besser"),
+    },
+    Cue.PREFER: {
+        "fr": ("préfère", "préférerais", "préférons", "préférerions", "plutôt", "de préférence", "mieux",
+               "serait mieux"),
+        "nl": ("liever", "verkies", "verkiezen", "bij voorkeur", "voorkeur", "liefst", "het liefst", "beter",
+               "zou beter zijn"),
+        "en": ("prefer", "rather", "would prefer", "preferably", "preference"),
+        "de": ("lieber", "bevorzuge", "bevorzugen", "vorzugsweise", "am liebsten"),
+    },
+    Cue.ONLY: {
+        "fr": ("seulement", "uniquement", "juste", "que", "ne recevoir qu'", "ne recevoir que", "n'en recevoir qu'",
+               "ne plus recevoir qu'", "n'avoir qu'"),
+        "nl": ("enkel", "alleen", "slechts", "maar"),
+        "en": ("only", "just"),
+        "de": ("nur", "lediglich", "bloß"),
+    },
+    Cue.SUMMARY: {
+        "fr": ("récapitulatif", "récap", "recap", "résumé", "synthèse", "relevé", "regroupé", "regroupés",
+               "groupé", "groupés", "un seul mail", "un seul e-mail", "un mail récapitulatif", "digest", "bilan",
+               "aperçu"),
+        "nl": ("overzicht", "samenvatting", "overzichtsmail", "verzamelmail", "gebundeld", "gebundelde",
+               "één mail", "een mail", "digest", "*overzicht", "bundel"),
+        "en": ("summary", "digest", "overview", "recap", "roundup", "round-up", "one email", "one mail",
+               "single email", "bundled", "grouped", "batch"),
+        "de": ("zusammenfassung", "übersicht", "sammelmail", "gebündelt", "gesammelt", "eine mail", "eine e-mail",
+               "digest", "*übersicht", "*zusammenfassung", "auflistung"),
+    },
+    Cue.PAYMENT: {
+        "fr": ("loyer", "mensualité", "mensualités", "payer", "paiement", "paiements", "prélèvement",
+               "domiciliation", "virement", "paye", "payons", "facturation"),
+        "nl": ("huur", "betaling", "betalingen", "betalen", "domiciliëring", "overschrijving", "afbetaling",
+               "termijn", "gefactureerd", "facturatie", "betaal", "betalen we"),
+        "en": ("rent", "payment", "payments", "pay", "instalment", "installment", "direct debit", "billed",
+               "billing", "charge", "transfer"),
+        "de": ("miete", "rate", "raten", "zahlung", "zahlungen", "bezahlen", "zahlen", "lastschrift",
+               "überweisung", "abbuchung", "abgerechnet", "abrechnung", "leasingrate"),
+    },
+    Cue.CUSTOMER: {
+        "fr": ("client", "numéro client", "numéro de client", "n° client", "compte client", "dossier",
+               "référence client", "clients"),
+        "nl": ("klant", "klantnummer", "klantennummer", "klantnr", "dossier", "klantnummers", "klanten"),
+        "en": ("customer", "customer number", "account", "account number", "client number", "client"),
+        "de": ("kunde", "kundennummer", "kundennr", "kundenkonto", "kunden"),
+    },
+    Cue.NUMBER_MARK: {
+        "fr": ("n°", "no", "num", "numéro", "nr", "réf", "référence", "#"),
+        "nl": ("nr", "nummer", "no", "ref", "referentie", "#"),
+        "en": ("no", "nr", "number", "num", "ref", "reference", "#"),
+        "de": ("nr", "nummer", "no", "ref", "referenz", "#"),
+    },
+    Cue.GREETING: {
+        "fr": ("bonjour", "bonsoir", "madame", "monsieur", "cordialement", "bien cordialement", "salutations",
+               "bien à vous", "merci", "merci beaucoup", "merci bien", "bonne journée", "bonne soirée", "salut",
+               "chère", "cher", "mesdames", "messieurs", "bàv", "bav", "cdlt", "cdt", "amicalement", "merci encore"),
+        "nl": ("goedemorgen", "goedemiddag", "hallo", "beste", "geachte", "dag", "met vriendelijke groet",
+               "met vriendelijke groeten", "vriendelijke groeten", "mvg", "groeten", "bedankt", "dank u",
+               "dank je", "dank u wel", "hartelijk dank", "fijne dag", "mevrouw", "meneer", "heer", "dames en heren",
+               "groetjes", "hoi"),
+        "en": ("hello", "hi", "dear", "good morning", "good afternoon", "regards", "kind regards", "best regards",
+               "best", "thanks", "thank you", "many thanks", "cheers", "sir", "madam", "team", "sincerely",
+               "have a nice day", "greetings", "all the best", "hey"),
+        "de": ("hallo", "guten tag", "guten morgen", "sehr geehrte", "sehr geehrter", "liebe", "lieber",
+               "damen und herren", "mit freundlichen grüßen", "freundliche grüße", "viele grüße", "beste grüße",
+               "mfg", "vg", "lg", "danke", "vielen dank", "danke schön", "dankeschön", "herzlichen dank", "gruß",
+               "grüße", "schönen tag", "frau", "herr"),
+    },
+    Cue.CLOSING: {
+        "fr": ("cordialement", "bien cordialement", "salutations", "bien à vous", "bàv", "bav", "cdlt", "cdt",
+               "amicalement", "sincères salutations", "salutations distinguées", "meilleures salutations",
+               "bonne journée", "bonne soirée", "merci d'avance", "d'avance merci"),
+        "nl": ("met vriendelijke groet", "met vriendelijke groeten", "vriendelijke groeten", "mvg", "groeten",
+               "groetjes", "hartelijke groeten", "beste groeten", "fijne dag", "alvast bedankt"),
+        "en": ("regards", "kind regards", "best regards", "warm regards", "sincerely", "yours sincerely",
+               "yours faithfully", "best wishes", "cheers", "all the best", "many thanks", "thanks in advance",
+               "best"),
+        "de": ("mit freundlichen grüßen", "freundliche grüße", "viele grüße", "beste grüße", "liebe grüße",
+               "mfg", "lg", "vg", "gruß", "grüße", "herzliche grüße", "schöne grüße", "vielen dank im voraus"),
+    },
+    Cue.HYPOTHESIS: {
+        "fr": ("si", "au cas où", "dans le cas où", "si jamais", "éventuellement"),
+        "nl": ("als", "indien", "mocht", "ingeval", "eventueel"),
+        "en": ("if", "in case", "whether", "should i need", "eventually"),
+        "de": ("wenn", "falls", "sofern", "ob", "eventuell", "gegebenenfalls"),
+    },
+    Cue.CONTRACT: {
+        "fr": ("contrat", "leasing", "location", "véhicule", "voiture", "abonnement", "prélèvements"),
+        "nl": ("contract", "leasing", "huurcontract", "wagen", "auto", "voertuig", "abonnement",
+               "domiciliëring", "overeenkomst"),
+        "en": ("contract", "lease", "leasing", "vehicle", "car", "subscription", "agreement", "debit"),
+        "de": ("vertrag", "leasing", "leasingvertrag", "fahrzeug", "auto", "wagen", "abonnement", "abo",
+               "lastschriften", "dauerauftrag"),
+    },
+    Cue.SOON: {
+        "fr": ("dès que possible", "au plus vite", "au plus tôt", "rapidement", "asap", "en urgence", "urgent"),
+        "nl": ("zo snel mogelijk", "zo spoedig mogelijk", "zsm", "dringend", "spoedig", "asap"),
+        "en": ("as soon as possible", "asap", "urgently", "urgent", "quickly", "at your earliest convenience"),
+        "de": ("so schnell wie möglich", "so bald wie möglich", "schnellstmöglich", "möglichst bald", "dringend",
+               "umgehend", "asap", "baldmöglichst", "zeitnah"),
+    },
+}
+
+@dataclass(frozen=True)
+class Rule:
+    """One way of asking for a command: a cue from each group of `needs`, none of `vetoes`.
+
+    The reader also refuses every rule on a clause that is a question, a negation, a thank-you, a hypothesis
+    or a statement of the past (GENERIC_VETOES), unless the rule `allows` it: "the link has expired" is a
+    statement that asks for a new link, "how do I log in?" a question that asks for a login link.
+    """
+
+    name: str
+    confidence: float
+    needs: tuple[frozenset[str], ...]
+    vetoes: frozenset[str] = frozenset()
+    allows: frozenset[str] = frozenset()
+    keyword: bool = False  # the sentence is the command word and little else: "STOP", "Duplicata F2026-0042 svp"
+    refers: frozenset[str] = frozenset()  # what the clause, or the 'it' it says, must be about
+    plain: bool = False  # holds only when the clause says nothing else (no unknown words)
+
+
+def rule(name: str, confidence: float, *needs: Iterable[str], vetoes: Iterable[str] = (),
+         allows: Iterable[str] = (), keyword: bool = False, refers: Iterable[str] = (), plain: bool = False) -> Rule:
+    return Rule(name, confidence, tuple(frozenset(group) for group in needs), frozenset(vetoes),
+                frozenset(allows), keyword, frozenset(refers), plain)
+
+
+SIGNAL = frozenset({Cue.REQUEST, Cue.MODAL, Cue.WANT, Cue.IMPERATIVE})  # something is being asked
+GENERIC_VETOES = frozenset({Cue.WHY, Cue.THANKS, Cue.HYPOTHESIS, Cue.NEGATION, Cue.QUESTION_FORM, Cue.STATEMENT})
+
+
+def fold(text: str) -> str:
+    """Lower case without accents or curly quotes, so 'Désinscrire', 'TÄGLICH' and 'immédiat' compare."""
+    decomposed = unicodedata.normalize("NFKD", text.replace("’", "'").replace("‘", "'"))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+_TOKEN = re.compile(r"[^\W_]+|[#°]", re.UNICODE)
+
+
+def words_of(text: str) -> list[str]:
+    """A form's words as the reader sees them: folded, split at spaces, apostrophes and hyphens."""
+    return [fold(m.group(0)) for m in _TOKEN.finditer(text)]
+
+
+# Dutch and German verbs whose particle goes to the end of the clause ("melden Sie mich bitte ab", "stuur
+# me die factuur nog eens door"): the verb means the tag only with its particle after it.
+SEPARABLE: dict[tuple[str, str], str] = {
+    **{(verb, "ab"): "unsubscribe" for verb in ("melden", "melde", "meldet", "bestellen", "bestelle", "bestellt")},
+    **{(verb, "aus"): "unsubscribe" for verb in ("tragen", "trage", "tragt", "trägt")},
+    **{(verb, "an"): "login" for verb in ("melden", "melde", "meldet")},
+    **{(verb, "ein"): "login" for verb in ("logge", "loggen", "loggt")},
+    **{(verb, "ein"): "stop-verb" for verb in ("stellen", "stelle", "stellt")},
+    **{(verb, "auf"): "stop-verb" for verb in ("hören", "höre", "hört", "horen", "hoeren")},
+    **{(verb, "zukommen"): Cue.SEND for verb in ("lassen", "lasse", "lasst", "läßt")},
+    **{(verb, particle): Cue.SEND for verb in ("schicken", "schickt", "senden", "sendet", "schick", "sende")
+       for particle in ("zu", "nach")},
+    **{(verb, "af"): "unsubscribe" for verb in ("meld", "meldt", "melden")},
+    **{(verb, "uit"): "unsubscribe" for verb in ("schrijf", "schrijft", "schrijven")},
+    **{(verb, "aan"): "login" for verb in ("meld", "meldt", "melden")},
+    **{(verb, "in"): "login" for verb in ("log", "logt", "loggen")},
+    **{(verb, particle): Cue.SEND for verb in ("stuur", "stuurt", "sturen", "zend", "zendt", "mail", "mailt")
+       for particle in ("door", "op", "na", "toe")},
+    **{(verb, "op"): Cue.GET for verb in ("vraag", "vraagt", "vragen")},  # "vraag … op": ask for documents
+}
+
+# Small words that stand for nothing a reply asks about: a clause made only of cues and these names no other
+# object, so "pourriez-vous me la renvoyer ?" is about the document the mail is about.
+FUNCTION_WORDS = frozenset(w for text in (
+    "the a an to me us my our your you it them this that these those of for with by on in at from and or also "
+    "just again once more some one mine ours please kindly here there thank thanks hello sir madam "
+    "le la les l un une des du de d au aux a à me moi nous vous votre vos mon ma mes notre nos ce cette ces "
+    "celle celui ceci cela ça et ou aussi encore svp par pour sur en dans avec m j y il elle on est "
+    "de het een mij me ons u uw jullie mijn onze dit dat deze die ze hem het en of ook nog even eens "
+    "voor van met op in aan naar per te er is zijn wel dan toch "
+    "der die das den dem des ein eine einen einem einer mir mich uns ihnen sie ihr ihre ihren mein meine "
+    "meinen unser unsere dies diese dieses diesen es und oder auch noch mal bitte für von mit zu an auf in "
+    "per den dem vom zum zur ist sind doch en fait actually eigenlijk eigentlich maar mal eben kurz schon gerne "
+    "even effe eens ajb"
+).split() for w in words_of(text))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One form of one cue in one language: a word, a phrase, a stem ('factur*') or a suffix ('*link')."""
+
+    words: tuple[str, ...]
+    tag: str
+    language: str
+    stem: str = ""  # "prefix" | "suffix" for one-word forms written with a star
+
+
+@dataclass
+class Lexicon:
+    """Every form, indexed for the reader: phrases by first word, stems, and a typo index of long words."""
+
+    phrases: dict[str, list[Entry]] = field(default_factory=dict)
+    prefixes: list[Entry] = field(default_factory=list)
+    suffixes: list[Entry] = field(default_factory=list)
+    typos: dict[str, set[str]] = field(default_factory=dict)  # a word with one letter left out → words
+    fuzzy_tags: frozenset[str] = frozenset()
+
+    def add(self, tag: str, forms: Words) -> None:
+        for language, texts in forms.items():
+            for text in texts:
+                for variant in {text, _transliterated(text)}:
+                    self._add(Entry(tuple(words_of(variant.strip("*"))), tag, language, _stem(text)))
+
+    def _add(self, entry: Entry) -> None:
+        if not entry.words:
+            return
+        if entry.stem:
+            (self.prefixes if entry.stem == "prefix" else self.suffixes).append(entry)
+            return
+        self.phrases.setdefault(entry.words[0], []).append(entry)
+        if len(entry.words) == 1 and entry.tag in self.fuzzy_tags and len(entry.words[0]) > MIN_TYPO_LENGTH:
+            for key in _deletions(entry.words[0]):
+                self.typos.setdefault(key, set()).add(entry.words[0])
+
+    def starting(self, word: str) -> list[Entry]:
+        """Phrases and words that begin with `word`, longest first."""
+        return sorted(self.phrases.get(word, ()), key=lambda e: -len(e.words))
+
+    def stems(self, word: str) -> list[Entry]:
+        found = [e for e in self.prefixes if word.startswith(e.words[0]) and len(word) > len(e.words[0])]
+        return found + [e for e in self.suffixes if word.endswith(e.words[0]) and len(word) > len(e.words[0])]
+
+    def corrected(self, word: str) -> str | None:
+        """The one known word `word` is a typo of (one letter wrong, missing, extra or swapped), else None."""
+        if len(word) < MIN_TYPO_LENGTH or word in self.phrases or not word.isalpha():
+            return None
+        near = {known for key in _deletions(word) for known in self.typos.get(key, ())}
+        near = {known for known in near if _one_edit(word, known)}
+        return near.pop() if len(near) == 1 else None  # two words as near: no guess
+
+
+MIN_TYPO_LENGTH = 5  # shorter words are left alone ("stop", "help"): one letter off, they are other words
+
+
+def _transliterated(text: str) -> str:
+    """German as keyboards without umlauts write it: 'können' is also 'koennen'."""
+    for letter, spelled in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss"), ("Ä", "Ae"), ("Ö", "Oe"), ("Ü", "Ue")):
+        text = text.replace(letter, spelled)
+    return text
+
+
+def _stem(text: str) -> str:
+    if text.endswith("*"):
+        return "prefix"
+    return "suffix" if text.startswith("*") else ""
+
+
+def _deletions(word: str) -> set[str]:
+    return {word} | {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Damerau distance of exactly one: a typo, not another word."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        swapped = len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+        return len(diff) == 1 or swapped
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+
+
+def build(groups: Iterable[tuple[str, Words]], fuzzy: Iterable[str]) -> Lexicon:
+    """A lexicon of (tag, words per language) groups; words of `fuzzy` tags are found with one typo too."""
+    lexicon = Lexicon(fuzzy_tags=frozenset(fuzzy))
+    for tag, forms in groups:
+        lexicon.add(tag, forms)
+    return lexicon
+

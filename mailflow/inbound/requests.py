@@ -1,0 +1,452 @@
+"""Read the requests in what a person wrote (subject and trimmed reply), each with its confidence and the words
+that made it, and note the sentences that looked like requests and why they were not taken for one."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from functools import lru_cache
+
+from mailflow.inbound import lexicon
+from mailflow.inbound.clauses import Clause, Token, clauses_of, normalize_document_number
+from mailflow.inbound.commands import COMMANDS, Command, CommandName, Takes, command_words
+from mailflow.inbound.lexicon import FUNCTION_WORDS, GENERIC_VETOES, SIGNAL, WORDS, Cue, Lexicon, Rule
+from mailflow.inbound.ours import is_our_text
+from mailflow.inbound.subjects import has_reply_prefix, strip_subject_prefixes
+
+__all__ = ["ACT", "ASK", "Decision", "Intent", "Note", "Reading", "Span", "normalize_document_number",
+           "read_requests"]
+
+ACT = 0.8  # at least this sure: carried out
+ASK = 0.55  # at least this sure: asked back ("Did you mean …?"); below, staff read it
+
+
+class Decision(StrEnum):
+    ACT = "act"
+    ASK = "ask"
+
+
+@dataclass(frozen=True)
+class Span:
+    """Words of the message that made a reading: where they are, and what they were read as."""
+
+    source: str  # "subject" | "body"
+    start: int
+    end: int
+    text: str
+    cue: str
+
+
+@dataclass(frozen=True)
+class Intent:
+    """One request read from a message."""
+
+    name: CommandName
+    args: tuple[str, ...]
+    confidence: float
+    rule: str  # "<command>.<rule>"
+    spans: tuple[Span, ...] = ()
+    source: str = "body"
+    language: str | None = None
+    customer: str | None = None  # a customer number written as such ("client DL5765432")
+
+    @property
+    def decision(self) -> Decision:
+        return Decision.ACT if self.confidence >= ACT else Decision.ASK
+
+    def as_json(self) -> dict[str, object]:
+        return {"name": str(self.name), "args": list(self.args), "confidence": self.confidence,
+                "decision": str(self.decision), "rule": self.rule, "source": self.source,
+                "language": self.language, "customer": self.customer,
+                "words": [{"text": s.text, "cue": s.cue, "source": s.source, "start": s.start, "end": s.end}
+                          for s in self.spans]}
+
+
+@dataclass(frozen=True)
+class Note:
+    """Words that looked like a request and were not taken for one, and why (for staff)."""
+
+    reason: str
+    text: str
+    source: str = "body"
+
+    def as_json(self) -> dict[str, str]:
+        return {"reason": self.reason, "text": self.text, "source": self.source}
+
+
+@dataclass
+class Reading:
+    intents: list[Intent] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+
+    @property
+    def remarks(self) -> list[Note]:
+        """Questions and complaints that no request answers: a person should read them even when a command ran."""
+        return [n for n in self.notes if n.reason.startswith(_NEEDS_A_PERSON)]
+
+
+_NEEDS_A_PERSON = ("question", "why-question", "complaint")
+
+
+@lru_cache(maxsize=1)
+def the_lexicon() -> Lexicon:
+    """Shared cue words and every command's own, built once; typos are forgiven on content words."""
+    own = [tag for tag, _ in command_words()]
+    fuzzy = {Cue.SEND, Cue.DOCUMENT, Cue.MAIL, Cue.SUMMARY, Cue.LINK, Cue.EXPIRED, *own}
+    return lexicon.build([*WORDS.items(), *command_words()], fuzzy)
+
+
+# --- the whole message --------------------------------------------------------------------------------------
+
+@dataclass
+class Context:
+    """What a clause's rules may look at beyond the clause: the message's other clauses and the subject."""
+
+    clauses: list[Clause]
+    subject: list[Clause]
+    source: str
+    text: str
+
+
+def read_requests(subject: str, reply_text: str, echo: bool = False) -> Reading:
+    """Every request in a message: from its subject (unless it only repeats the subject of our mail it
+    answers, `echo`) and its trimmed reply. Quoted text is the trimmer's to remove; signatures are left out."""
+    lex = the_lexicon()
+    title = strip_subject_prefixes(subject or "")
+    heading = clauses_of(title, lex, signature=False)
+    reading = Reading()
+    if not (echo or has_reply_prefix(subject or "") and is_our_text(title, whole=True)):
+        _read(Context(heading, [], "subject", title), reading)
+    _read(Context(clauses_of(reply_text or "", lex), heading, "body", reply_text or ""), reading)
+    reading.intents = _cautious(_unique(reading.intents), reading)
+    return reading
+
+
+_MIXED_CEILING = 0.7  # asked back, not acted on
+
+
+def _cautious(intents: list[Intent], reading: Reading) -> list[Intent]:
+    """Beside a complaint or a question, only a clearly worded request is acted on: 'Stop!' before 'this
+    invoice was booked twice' is a cry, not a command. The others are asked back."""
+    if not reading.remarks:
+        return intents
+    kept = []
+    for intent in intents:
+        if intent.confidence < 0.9 or intent.rule.endswith(".keyword"):
+            intent = replace(intent, confidence=min(intent.confidence, _MIXED_CEILING))
+        kept.append(intent)
+    return kept
+
+
+def _read(ctx: Context, reading: Reading) -> None:
+    for index, clause in enumerate(ctx.clauses):
+        _mark_positions(clause)
+        found, notes = [], []
+        for command in COMMANDS.values():
+            intent, note = _best(command, index, ctx)
+            if intent is not None:
+                found.extend(_each_document(intent))
+            elif note is not None:
+                notes.append(note)
+        if not found and not notes and Cue.NUMBER in clause.tags():
+            notes.append(Note(_number_reason(clause), _text(clause, ctx), ctx.source))
+        reading.intents.extend(found)
+        reading.notes.extend(n for n in notes if not found and n not in reading.notes)
+
+
+def _best(command: Command, index: int, ctx: Context) -> tuple[Intent | None, Note | None]:
+    """The clause's reading for one command; failing that, the clause with the next one of its sentence
+    ("Hören Sie bitte auf, mir diese Mails zu schicken")."""
+    clause = ctx.clauses[index]
+    intent, note = _intent(command, clause, index, ctx)
+    following = ctx.clauses[index + 1] if index + 1 < len(ctx.clauses) else None
+    if intent is None and following is not None and following.sentence == clause.sentence:
+        _mark_positions(following)
+        joined = clause.joined(following)
+        _mark_positions(joined)
+        intent, _ = _intent(command, joined, index, ctx)
+    return intent, note
+
+
+# --- where words stand --------------------------------------------------------------------------------------
+
+_LEADING = {Cue.GREETING, Cue.REQUEST, Cue.CLOSING}
+_OPENERS = {Cue.SEND, "stop-verb", "unsubscribe", "remove-me"}
+_ASKS = {Cue.REQUEST, Cue.MODAL, Cue.WANT}
+_PLACED = {Cue.IMPERATIVE, Cue.QUESTION_FORM, Cue.STATEMENT}
+
+
+def _mark_positions(clause: Clause) -> None:
+    """Tags that depend on where words stand: an opening verb asks; a question or a past tense tells."""
+    for token in clause.tokens:
+        token.tags -= _PLACED
+    content = [t for t in clause.tokens if not t.tags & _LEADING]
+    if content and content[0].tags & _OPENERS:
+        content[0].tags.add(Cue.IMPERATIVE)
+    tags = clause.tags()
+    if tags & SIGNAL:
+        return
+    opens_with_question = bool(content and content[0].tags & {Cue.QUESTION, Cue.WHY})
+    if clause.question or opens_with_question:
+        clause.tokens[-1].tags.add(Cue.QUESTION_FORM)
+    if Cue.PAST in tags and not tags & {Cue.NEVER_GOT}:
+        clause.tokens[-1].tags.add(Cue.STATEMENT)
+
+
+def _unknown_words(clause: Clause) -> list[Token]:
+    """Words that are no cue and no small word: something else the clause is about."""
+    return [t for t in clause.tokens if not t.tags and not t.value and len(t.text) > 2
+            and t.text not in FUNCTION_WORDS]
+
+
+# Things a request can be about; a clause naming none of them ("could you send it again?") is about the
+# nearest thing named before it, or the mail it answers.
+_DOCUMENTS = {Cue.NUMBER, Cue.DOCUMENT, "copy"}
+_LINKS = {Cue.LINK, "activation", "login", "password"}
+_OBJECTS = _DOCUMENTS | _LINKS | {Cue.MAIL, Cue.OTHER_DOCUMENTS}
+
+
+def _names_nothing(clause: Clause) -> bool:
+    return not clause.tags() & _OBJECTS and not _unknown_words(clause)
+
+
+def _referent(index: int, ctx: Context) -> set[str]:
+    """What 'it' stands for: the tags of the nearest earlier clause naming something, else the subject's
+    (an activation link before a document: the invitation's subject names both)."""
+    for earlier in reversed(ctx.clauses[:index]):
+        named = earlier.tags() & _OBJECTS
+        if named:
+            return named
+    subject = {tag for clause in ctx.subject for tag in clause.tags()}
+    return subject & _LINKS or subject & _OBJECTS
+
+
+# --- rules --------------------------------------------------------------------------------------------------
+
+_KEYWORD_TAIL = {Cue.NUMBER, Cue.REQUEST, Cue.GREETING, Cue.CLOSING, Cue.DOCUMENT, Cue.NUMBER_MARK,
+                 Cue.CUSTOMER, "copy", Cue.AGAIN, Cue.SUFFICE}
+_KEYWORD_VETOES = frozenset({Cue.NEGATION, Cue.WHY, Cue.THANKS, Cue.STATEMENT, Cue.QUESTION, Cue.COMPLAINT,
+                             Cue.HYPOTHESIS, Cue.NEVER_GOT})
+_MAX_OTHER_WORDS = 2  # "STOP please" is a command; "Stop by our office tomorrow" is a sentence
+
+
+def _intent(command: Command, clause: Clause, index: int, ctx: Context) -> tuple[Intent | None, Note | None]:
+    """The first rule of the command that the clause satisfies and that nothing vetoes."""
+    note = None
+    for rule in command.rules:
+        scope = _sentence(clause, ctx) if rule.keyword else clause
+        tokens = _matches(rule, command, scope, index, ctx)
+        if tokens is None:
+            continue
+        veto = _veto(rule, command, scope)
+        if veto is not None:
+            note = note or Note(f"{_why(veto)}: not {command.name} ({rule.name})", _text(clause, ctx), ctx.source)
+            continue
+        found = _args(rule, command, scope, index, ctx)
+        if found is None:
+            note = note or Note(f"no {_missing(command)}: not {command.name} ({rule.name})", _text(clause, ctx),
+                                ctx.source)
+            continue
+        return _interjection(_built(command, rule, scope, tokens, found, ctx), rule, scope, ctx), None
+    return None, note
+
+
+def _interjection(intent: Intent, rule: Rule, sentence: Clause, ctx: Context) -> Intent:
+    """'Stop!', 'Hilfe!' in a message that goes on about something else is a cry more than a command: asked."""
+    said_more = any(c.sentence != sentence.sentence and _unknown_words(c) for c in ctx.clauses)
+    if rule.keyword and sentence.exclaimed and said_more:
+        return replace(intent, confidence=min(intent.confidence, _MIXED_CEILING))
+    return intent
+
+
+def _sentence(clause: Clause, ctx: Context) -> Clause:
+    parts = [c for c in ctx.clauses if c.sentence == clause.sentence]
+    whole = parts[0]
+    for part in parts[1:]:
+        whole = whole.joined(part)
+    return whole
+
+
+def _matches(rule: Rule, command: Command, clause: Clause, index: int, ctx: Context) -> list[Token] | None:
+    """The tokens that satisfy each of the rule's needs (and what it refers to), or None."""
+    if rule.keyword:
+        return _keyword_line(rule, command, clause)
+    found: list[Token] = []
+    for group in rule.needs:
+        hit = next((t for t in clause.tokens if t.tags & group), None)
+        if hit is None:
+            return None
+        found.append(hit)
+    if rule.refers and not (clause.tags() & rule.refers or _names_nothing(clause)
+                            and _referent(index, ctx) & rule.refers):
+        return None
+    if rule.plain and _unknown_words(clause):
+        return None
+    return found
+
+
+def _keyword_line(rule: Rule, command: Command, sentence: Clause) -> list[Token] | None:
+    """The sentence opens with the command's word and says little else: 'STOP merci', 'Duplicata F… svp'."""
+    content = [t for t in sentence.tokens if not t.tags & _LEADING]
+    if not content or not content[0].tags & rule.needs[0]:
+        return None
+    rest = content[1:]
+    if command.takes is not Takes.DOCUMENTS and any(t.tags & _DOCUMENTS for t in rest):
+        return None
+    others = [t for t in rest if not t.tags & _KEYWORD_TAIL]
+    return [content[0]] if len(others) <= _MAX_OTHER_WORDS else None
+
+
+def _veto(rule: Rule, command: Command, clause: Clause) -> str | None:
+    vetoes = _KEYWORD_VETOES if rule.keyword else (GENERIC_VETOES | command.vetoes | rule.vetoes) - rule.allows
+    hit = sorted(str(tag) for tag in clause.tags() & vetoes)
+    if not hit and not rule.keyword and rule.confidence < ACT and _unknown_words(clause):
+        return "other words"  # weak evidence among other things said: not sure enough even to ask
+    return hit[0] if hit else None
+
+
+def _why(veto: str) -> str:
+    named = {Cue.QUESTION_FORM: "question", Cue.WHY: "why-question", Cue.NEGATION: "negation",
+             Cue.THANKS: "thanks", Cue.STATEMENT: "statement", Cue.HYPOTHESIS: "hypothesis",
+             Cue.COMPLAINT: "complaint"}
+    return named.get(veto, f"about {veto}")
+
+
+def _missing(command: Command) -> str:
+    return "document number" if command.takes is Takes.DOCUMENTS else "single frequency"
+
+
+def _args(rule: Rule, command: Command, clause: Clause, index: int,
+          ctx: Context) -> tuple[tuple[str, ...], float] | None:
+    """The command's arguments and what finding them away from the clause costs in confidence."""
+    if command.takes is Takes.FREQUENCY:
+        value = _frequency(clause)
+        return ((value,), 0.0) if value else None
+    if command.takes is Takes.NOTHING:
+        return (), 0.0
+    return _documents(rule, clause, index, ctx)
+
+
+def _frequency(clause: Clause) -> str | None:
+    """The one frequency a clause asks for; one written just after 'instead of' is the one it leaves."""
+    wanted, after_instead = [], 0
+    for token in clause.tokens:
+        if Cue.INSTEAD in token.tags:
+            after_instead = 3
+            continue
+        values = [v for v in ("immediate", "daily", "weekly", "monthly") if v in token.tags]
+        if values and not after_instead:
+            wanted.extend(values)
+        after_instead = 0 if values else max(0, after_instead - 1)
+    distinct = list(dict.fromkeys(wanted))
+    return distinct[0] if len(distinct) == 1 else None
+
+
+def _documents(rule: Rule, clause: Clause, index: int, ctx: Context) -> tuple[tuple[str, ...], float] | None:
+    """The numbers of the clause; else, for 'this invoice' or 'it', those of the sentence, the message or the
+    subject. 'All October invoices', 'the previous one', a link or 'the password' name no document we know."""
+    own = clause.numbers() or _listed(clause, index, ctx)
+    if own:
+        return tuple(dict.fromkeys(own)), 0.0
+    tags = clause.tags()
+    if tags & {Cue.OTHER_DOCUMENTS} or (not tags & _DOCUMENTS and not _names_nothing(clause)):
+        return None
+    if not tags & _DOCUMENTS and _referent(index, ctx) & _LINKS:
+        return None
+    for cost, numbers in ((0.05, _sentence_numbers(clause, ctx)), (0.1, _body_numbers(ctx)),
+                          (0.1, [n for c in ctx.subject for n in c.numbers()])):
+        if numbers:
+            return tuple(dict.fromkeys(numbers)), cost + (0.2 if len(set(numbers)) > 3 else 0.0)
+    return ((), 0.0) if rule.keyword else None
+
+
+def _listed(clause: Clause, index: int, ctx: Context) -> list[str]:
+    """'…the following documents:' then '- invoice F2026-0042' lines: the numbers of the list below."""
+    if Cue.LIST_INTRO not in clause.tags():
+        return []
+    numbers: list[str] = []
+    for item in ctx.clauses[index + 1:]:
+        if not item.numbers() or _unknown_words(item):
+            break
+        numbers.extend(item.numbers())
+    return numbers
+
+
+def _sentence_numbers(clause: Clause, ctx: Context) -> list[str]:
+    return [n for c in ctx.clauses if c.sentence == clause.sentence for n in c.numbers()]
+
+
+def _body_numbers(ctx: Context) -> list[str]:
+    """Numbers the message names elsewhere, in sentences that are not questions or complaints about them."""
+    calm = [c for c in ctx.clauses if not c.tags() & {Cue.QUESTION_FORM, Cue.WHY, Cue.COMPLAINT}]
+    return [n for c in calm for n in c.numbers()]
+
+
+def _built(command: Command, rule: Rule, clause: Clause, tokens: list[Token],
+           found: tuple[tuple[str, ...], float], ctx: Context) -> Intent:
+    args, cost = found
+    typo = 0.1 if any("typo" in t.tags for t in clause.tokens if t.tags & _rule_tags(rule)) else 0.0
+    confidence = round(max(0.0, rule.confidence - cost - typo), 2)
+    spans = tuple(Span(ctx.source, t.start, t.end, ctx.text[t.start:t.end], _cue_of(t, rule))
+                  for t in _evidence(clause, tokens))
+    customer = next((ctx.text[t.start:t.end].upper() for t in clause.tokens if t.tags == {Cue.CUSTOMER}
+                     and any(ch.isdigit() for ch in t.text)), None)
+    return Intent(command.name, args, confidence, f"{command.name}.{rule.name}", spans, ctx.source,
+                  _language(clause), customer)
+
+
+def _rule_tags(rule: Rule) -> set[str]:
+    return {tag for group in rule.needs for tag in group}
+
+
+def _evidence(clause: Clause, tokens: list[Token]) -> list[Token]:
+    """The rule's words, plus the clause's numbers and asking words, in reading order."""
+    extra = [t for t in clause.tokens if t.tags & ({Cue.NUMBER} | _ASKS)]
+    chosen = {id(t): t for t in [*tokens, *extra]}
+    return sorted(chosen.values(), key=lambda t: t.start)
+
+
+def _cue_of(token: Token, rule: Rule) -> str:
+    for group in rule.needs:
+        if token.tags & group:
+            return sorted(str(t) for t in token.tags & group)[0]
+    named = sorted(str(t) for t in token.tags - {"typo"} - _PLACED)
+    return named[0] if named else "word"
+
+
+def _language(clause: Clause) -> str | None:
+    counts = Counter(lang for t in clause.tokens if len(t.languages) == 1 for lang in t.languages)
+    return counts.most_common(1)[0][0] if counts else None
+
+
+def _text(clause: Clause, ctx: Context) -> str:
+    return ctx.text[clause.tokens[0].start:clause.tokens[-1].end]
+
+
+def _number_reason(clause: Clause) -> str:
+    tags = clause.tags()
+    for tag, reason in ((Cue.WHY, "why-question"), (Cue.QUESTION_FORM, "question"), (Cue.COMPLAINT, "complaint"),
+                        (Cue.THANKS, "thanks"), (Cue.NEGATION, "negation"), (Cue.STATEMENT, "statement")):
+        if tag in tags:
+            return f"{reason}: a document named, nothing asked"
+    return "a document named, nothing asked"
+
+
+def _each_document(intent: Intent) -> list[Intent]:
+    """One DUPLICATE per document number, as each is looked up, answered and shown to staff on its own."""
+    if intent.name is not CommandName.DUPLICATE or len(intent.args) < 2:
+        return [intent]
+    return [replace(intent, args=(number,)) for number in intent.args]
+
+
+def _unique(intents: Iterable[Intent]) -> list[Intent]:
+    """Each request once, at its surest reading; a DUPLICATE without a number goes when one has a number."""
+    best: dict[tuple[str, tuple[str, ...]], Intent] = {}
+    for intent in intents:
+        key = (intent.name, intent.args)
+        if key not in best or intent.confidence > best[key].confidence:
+            best[key] = intent
+    numbered = {name for name, args in best if args}
+    return [i for i in best.values() if i.args or i.name not in numbered or i.name is not CommandName.DUPLICATE]
