@@ -17,6 +17,7 @@ if str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))  # so `python benchmarks/corpora.py` works from a plain checkout
 
 from benchmarks import heldout  # noqa: E402
+from benchmarks import replies  # noqa: E402  (requests read in the replies corpus of tests/corpus/replies)
 from mailflow.inbound.classification import classify  # noqa: E402
 from mailflow.inbound.parsing import parse_message  # noqa: E402
 from mailflow.inbound.trimming import trim_reply  # noqa: E402
@@ -324,8 +325,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="list failures on the folds rules are tuned on")
     parser.add_argument("--all", action="store_true", help="with -v: list the measured-only folds' failures too")
-    parser.add_argument("--only", choices=["trimming", "bounces"], help="run one half only")
+    parser.add_argument("--only", choices=["trimming", "bounces", "requests"], help="run one part only")
     args = parser.parse_args(argv)
+    if args.only == "requests":  # the replies corpus is in the repository: no shared corpora needed
+        replies.print_requests(args.verbose)
+        return 0
     root = corpora_dir()
     if root is None:
         print("corpora not found: set MAILFLOW_CORPORA", file=sys.stderr)
@@ -334,6 +338,8 @@ def main(argv: list[str] | None = None) -> int:
         _print_trimming(root, args.verbose, args.all)
     if args.only != "trimming":
         _print_bounces(root, args.verbose, args.all)
+    if args.only is None:
+        replies.print_requests(args.verbose)
     return 0
 
 
