@@ -142,7 +142,7 @@ register(Command(
                      "de": ("per antwort", "durch antworten", "als antwort", "per antwort auf ihre mails")},
     },
     rules=(
-        rule("keyword", 1.0, {"keyword:help"}, keyword=True),
+        rule("keyword", 1.0, {"keyword:help"}, keyword=True, allows={Cue.QUESTION_FORM}),
         rule("which-commands", 0.9, {"commands"}, ASKS | {Cue.QUESTION, Cue.HOW, Cue.QUESTION_FORM},
              allows={Cue.QUESTION_FORM}),
         rule("what-by-reply", 0.85, {"by-reply"}, {Cue.QUESTION, Cue.HOW, Cue.QUESTION_FORM},

@@ -66,6 +66,7 @@ class Cue(StrEnum):
     QUESTION_FORM = "question-form"  # ends with "?" or opens with a question word, and asks nothing
     STATEMENT = "statement"  # tells what happened (j'ai reçu, I have paid) and asks nothing
     SOON = "soon"  # as soon as possible: urgency, not a frequency
+    MISHAP = "mishap"  # by mistake, par erreur: how something got lost, not a complaint
 
 
 # Shared cue words, by language. Folding makes accents and case irrelevant; a form with a space is a phrase.
@@ -509,6 +510,12 @@ WORDS: dict[Cue, Words] = {
         "en": ("contract", "lease", "leasing", "vehicle", "car", "subscription", "agreement", "debit"),
         "de": ("vertrag", "leasing", "leasingvertrag", "fahrzeug", "auto", "wagen", "abonnement", "abo",
                "lastschriften", "dauerauftrag"),
+    },
+    Cue.MISHAP: {
+        "fr": ("par erreur", "par mégarde", "par accident", "sans le vouloir"),
+        "nl": ("per ongeluk", "per vergissing", "bij vergissing", "zonder het te willen"),
+        "en": ("by mistake", "by accident", "accidentally", "in error"),
+        "de": ("versehentlich", "aus versehen", "irrtümlich", "aus irrtum"),
     },
     Cue.SOON: {
         "fr": ("dès que possible", "au plus vite", "au plus tôt", "rapidement", "asap", "en urgence", "urgent"),

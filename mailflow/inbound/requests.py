@@ -87,7 +87,7 @@ class Reading:
         return [n for n in self.notes if n.reason.startswith(_NEEDS_A_PERSON)]
 
 
-_NEEDS_A_PERSON = ("question", "why-question", "complaint")
+_NEEDS_A_PERSON = ("why-question", "complaint", "question about")
 
 
 @lru_cache(maxsize=1)
@@ -108,18 +108,20 @@ class Context:
     subject: list[Clause]
     source: str
     text: str
+    answered: tuple[str, ...] = ()  # the document of our mail this answers, when the subject does not name it
 
 
-def read_requests(subject: str, reply_text: str, echo: bool = False) -> Reading:
+def read_requests(subject: str, reply_text: str, echo: bool = False, answered: tuple[str, ...] = ()) -> Reading:
     """Every request in a message: from its subject (unless it only repeats the subject of our mail it
-    answers, `echo`) and its trimmed reply. Quoted text is the trimmer's to remove; signatures are left out."""
+    answers, `echo`) and its trimmed reply. Quoted text is the trimmer's to remove; signatures are left out.
+    `answered` names the document of the mail it answers: "send me this invoice again" is about it."""
     lex = the_lexicon()
     title = strip_subject_prefixes(subject or "")
     heading = clauses_of(title, lex, signature=False)
     reading = Reading()
     if not (echo or has_reply_prefix(subject or "") and is_our_text(title, whole=True)):
         _read(Context(heading, [], "subject", title), reading)
-    _read(Context(clauses_of(reply_text or "", lex), heading, "body", reply_text or ""), reading)
+    _read(Context(clauses_of(reply_text or "", lex), heading, "body", reply_text or "", tuple(answered)), reading)
     reading.intents = _cautious(_unique(reading.intents), reading)
     return reading
 
@@ -150,8 +152,9 @@ def _read(ctx: Context, reading: Reading) -> None:
                 found.extend(_each_document(intent))
             elif note is not None:
                 notes.append(note)
-        if not found and not notes and Cue.NUMBER in clause.tags():
-            notes.append(Note(_number_reason(clause), _text(clause, ctx), ctx.source))
+        remark = _remark(clause)
+        if not found and remark and not any(n.reason.startswith(_NEEDS_A_PERSON) for n in notes):
+            notes.append(Note(remark, _text(clause, ctx), ctx.source))
         reading.intents.extend(found)
         reading.notes.extend(n for n in notes if not found and n not in reading.notes)
 
@@ -254,9 +257,11 @@ def _intent(command: Command, clause: Clause, index: int, ctx: Context) -> tuple
 
 
 def _interjection(intent: Intent, rule: Rule, sentence: Clause, ctx: Context) -> Intent:
-    """'Stop!', 'Hilfe!' in a message that goes on about something else is a cry more than a command: asked."""
+    """'Stop!', 'Hilfe!' in a message that goes on about something else is a cry more than a command, and
+    'Hebdomadaire ?' may ask whether it can be had: both are asked back (a question for HELP is still HELP)."""
     said_more = any(c.sentence != sentence.sentence and _unknown_words(c) for c in ctx.clauses)
-    if rule.keyword and sentence.exclaimed and said_more:
+    asking = sentence.question and Cue.QUESTION_FORM not in rule.allows
+    if rule.keyword and (sentence.exclaimed and said_more or asking):
         return replace(intent, confidence=min(intent.confidence, _MIXED_CEILING))
     return intent
 
@@ -356,7 +361,7 @@ def _documents(rule: Rule, clause: Clause, index: int, ctx: Context) -> tuple[tu
     if not tags & _DOCUMENTS and _referent(index, ctx) & _LINKS:
         return None
     for cost, numbers in ((0.05, _sentence_numbers(clause, ctx)), (0.1, _body_numbers(ctx)),
-                          (0.1, [n for c in ctx.subject for n in c.numbers()])):
+                          (0.1, [n for c in ctx.subject for n in c.numbers()] or list(ctx.answered))):
         if numbers:
             return tuple(dict.fromkeys(numbers)), cost + (0.2 if len(set(numbers)) > 3 else 0.0)
     return ((), 0.0) if rule.keyword else None
@@ -425,13 +430,20 @@ def _text(clause: Clause, ctx: Context) -> str:
     return ctx.text[clause.tokens[0].start:clause.tokens[-1].end]
 
 
-def _number_reason(clause: Clause) -> str:
+def _remark(clause: Clause) -> str | None:
+    """Why a clause that asks nothing matters to staff: it complains, asks why, or asks about a document."""
     tags = clause.tags()
-    for tag, reason in ((Cue.WHY, "why-question"), (Cue.QUESTION_FORM, "question"), (Cue.COMPLAINT, "complaint"),
-                        (Cue.THANKS, "thanks"), (Cue.NEGATION, "negation"), (Cue.STATEMENT, "statement")):
-        if tag in tags:
+    about = bool(tags & {Cue.NUMBER, Cue.DOCUMENT})
+    if Cue.WHY in tags:
+        return "why-question: nothing asked"
+    if Cue.COMPLAINT in tags:
+        return "complaint: nothing asked"
+    if Cue.QUESTION_FORM in tags and about:
+        return "question about a document: nothing asked"
+    for tag, reason in ((Cue.THANKS, "thanks"), (Cue.NEGATION, "negation"), (Cue.STATEMENT, "statement")):
+        if tag in tags and Cue.NUMBER in tags:
             return f"{reason}: a document named, nothing asked"
-    return "a document named, nothing asked"
+    return "a document named, nothing asked" if Cue.NUMBER in tags else None
 
 
 def _each_document(intent: Intent) -> list[Intent]:

@@ -14,7 +14,7 @@ from mailflow.inbound.requests import Intent, Reading, read_requests
 from mailflow.inbound.subjects import strip_subject_prefixes
 from mailflow.inbound.parsing import ParsedMessage, parse_address, parse_message
 from mailflow.inbound.trimming import trim_reply
-from mailflow.models import Customer, Outbox, User
+from mailflow.models import Customer, Document, Outbox, User
 from mailflow.runtime import Runtime
 from mailflow.signing import ReplyClaim, today_utc, token_from_address
 
@@ -39,6 +39,7 @@ class Understanding:
     token: TokenCheck | None
     sender: User | None  # the registered user the From address belongs to
     reading: Reading = field(default_factory=Reading)  # the requests with the words that made them, and notes
+    at: datetime | None = None  # when it was read (the runtime's clock): open questions expire
 
     @property
     def kind(self) -> MessageKind:
@@ -68,12 +69,21 @@ def understand(rt: Runtime, raw: bytes, envelope_from: str | None = None,
     recipients = list(envelope_to or []) + _header_recipients(parsed)
     sender = _registered(parsed.from_addr)
     return Understanding(parsed, classification, reply, reading.intents, check_token(rt, recipients, sender), sender,
-                         reading)
+                         reading, rt.now())
 
 
 def _reading(parsed: ParsedMessage, reply: str) -> Reading:
     # "RE: DUPLICATA: facture F2026-0042" is a thank-you, not a request: our own subject is not read
-    return read_requests(parsed.subject, reply, echo=_echoes_our_subject(parsed))
+    return read_requests(parsed.subject, reply, echo=_echoes_our_subject(parsed), answered=_answered(parsed))
+
+
+def _answered(parsed: ParsedMessage) -> tuple[str, ...]:
+    """The document of our mail this replies to: "could you send this invoice again?" names no number."""
+    replied = parsed.in_reply_to or (parsed.references[-1] if parsed.references else None)
+    if not replied:
+        return ()
+    mails = Outbox.select(Outbox.document).where(Outbox.message_id == f"<{replied}>", Outbox.document.is_null(False))
+    return tuple(number for (number,) in Document.select(Document.number).where(Document.id.in_(mails)).tuples())
 
 
 def _echoes_our_subject(parsed: ParsedMessage) -> bool:
@@ -139,7 +149,7 @@ def as_json(u: Understanding) -> dict[str, Any]:
         "from": u.parsed.from_addr,
         "subject": u.parsed.subject,
         "reply_text": u.reply_text,
-        **_requests_json(SystemClock().now(), u),  # inspect runs on the real clock
+        **_requests_json(u.at or SystemClock().now(), u),
         "bounce": None if bounce is None else _bounce_json(bounce),
         "complaint": _complaint_json(u.classification),
         "auto_reply": u.classification.signals if u.classification.kind is MessageKind.AUTO_REPLY else None,

@@ -293,3 +293,53 @@ def test_forged_mail_cannot_spend_the_answers_of_genuine_replies(smtp_rt, relay,
     assert "duplicate F2026-0042 (DL2123456) mailed" in duplicate.action
     assert "login link mailed" in login.action
     assert Outbox.select().where(Outbox.kind == "duplicate").count() == 1
+
+
+def test_a_polite_french_sentence_asking_for_a_copy_gets_the_pdf(smtp_rt, relay, inbound_smtp, notice):
+    row = reply(smtp_rt, inbound_smtp, notice,
+                "Bonjour,\n\nPourriez-vous me renvoyer la facture F2026-0042 svp ?\n\nMerci d'avance")
+    assert (row.status, row.kind) == ("processed", "command") and "duplicate F2026-0042" in row.action
+    [got] = relay.to(MARIE)
+    assert any(p.get_content_type() == "application/pdf" for p in got.message.walk())
+
+
+@pytest.mark.parametrize("sentence", [
+    "Kunt u mij factuur F2026/0042 nog eens sturen aub?",
+    "Könnten Sie mir die Rechnung F2026 0042 bitte erneut zusenden?",
+    "Could you please send me a copy of this invoice?",  # the number is that of the mail answered (In-Reply-To)
+])
+def test_the_same_request_in_dutch_german_and_english(smtp_rt, relay, inbound_smtp, notice, sentence):
+    row = reply(smtp_rt, inbound_smtp, notice, sentence, In_Reply_To=notice["Message-ID"])
+    assert row.status == "processed" and "duplicate F2026-0042 (DL2123456) mailed" in row.action
+
+
+def test_a_weekly_summary_is_enough_sets_weekly(smtp_rt, relay, inbound_smtp, notice):
+    row = reply(smtp_rt, inbound_smtp, notice, "Bonjour, un récapitulatif hebdomadaire me suffit. Merci")
+    assert row.status == "processed"
+    assert Preference.get(Preference.user == User.get(User.email == MARIE)).frequency == "weekly"
+
+
+@pytest.mark.parametrize("sentence", [
+    "Pourquoi la facture F2026-0042 est-elle si élevée ce mois-ci ?",
+    "J'ai déjà payé la facture F2026-0042 le 28 octobre.",
+    "Ne m'envoyez plus de copie, merci.",
+    "Je ne souhaite pas me désinscrire, je voulais juste vérifier.",
+    "Merci pour le duplicata !",
+    "Je passerai à votre agence demain pour signer le contrat.",
+])
+def test_questions_negations_and_remarks_go_to_staff_with_nothing_done(smtp_rt, relay, inbound_smtp, notice,
+                                                                       sentence):
+    row = reply(smtp_rt, inbound_smtp, notice, sentence)
+    assert (row.status, row.kind, row.commands) == ("staff", "message", "[]")
+    assert not Outbox.select().where(Outbox.kind == "duplicate").exists()
+    assert Preference.get(Preference.user == User.get(User.email == MARIE)).frequency == "immediate"
+    [ack] = relay.to(MARIE)
+    assert "service clientèle" in text_of(ack.message)
+
+
+def test_a_request_beside_a_complaint_is_carried_out_and_the_message_goes_to_staff(smtp_rt, relay, inbound_smtp,
+                                                                                   notice):
+    row = reply(smtp_rt, inbound_smtp, notice,
+                "Pourriez-vous me renvoyer la facture F2026-0042 ? Le montant me semble d'ailleurs erroné.")
+    assert row.status == "staff" and "duplicate F2026-0042 (DL2123456) mailed" in row.action
+    assert "asks or complains" in row.action
