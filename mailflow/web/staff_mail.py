@@ -11,8 +11,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mailflow import audit, support
+from mailflow.clock import naive_utc
 from mailflow.errors import NotFound, ValidationError
-from mailflow.models import InboundMessage, Outbox, Suppression
+from mailflow.inbound import confirmations
+from mailflow.inbound.requests import Note, read_requests
+from mailflow.models import Confirmation, InboundMessage, Outbox, Suppression
 from mailflow.outbound import outbox
 from mailflow.web.context import Ctx, page
 
@@ -55,7 +58,8 @@ def overview(ctx: Ctx) -> Response:
     active = Suppression.select().where(Suppression.suppressed_at.is_null(False), Suppression.lifted_at.is_null())
     return ctx.render("staff/index.html", section="overview",
                       inbound=counts(InboundMessage, InboundMessage.status), outbound=outbox.counts(),
-                      suppressed=active.count(), inbound_statuses=INBOUND_STATUSES, outbound_statuses=outbox.STATUSES)
+                      suppressed=active.count(), inbound_statuses=INBOUND_STATUSES, outbound_statuses=outbox.STATUSES,
+                      pending=_open_questions(ctx).count())
 
 
 @page(auth="staff")
@@ -71,21 +75,84 @@ def inbound_list(ctx: Ctx) -> Response:
 
 
 def commands_of(message: InboundMessage) -> list[str]:
-    """Command names understood in a message, whatever shape the inbound side stored them in."""
+    """Commands understood in a message ("duplicate F2026-0042"), whatever shape the inbound side stored them in."""
     try:
         data = json.loads(message.commands or "[]")
     except ValueError:
         return [message.commands]
     items = data if isinstance(data, list) else [data]
-    return [str(item.get("name") or item.get("command") or item) if isinstance(item, dict) else str(item)
-            for item in items]
+    return [_command_text(item) if isinstance(item, dict) else str(item) for item in items]
+
+
+def _command_text(item: dict[str, Any]) -> str:
+    args = item.get("args") or []
+    return " ".join([str(item.get("name") or item.get("command") or item), *map(str, args)])
+
+
+@dataclass(frozen=True)
+class StaffReading:
+    """Which words of a message were read as which request, how surely, and what was not taken for one."""
+
+    requests: list[dict[str, Any]]  # Intent.as_json(): name, args, confidence, decision, rule, words
+    notes: list[Note]
+    again: bool  # read again from the stored subject and reply with today's rules: the words were not stored
+
+
+def reading_of(message: InboundMessage) -> StaffReading | None:
+    """The reading of a message that people wrote (bounces and auto-replies are never read for requests)."""
+    if message.kind not in ("message", "command") or message.reply_text is None:
+        return None
+    stored = _stored(message)
+    if stored and all("words" in item for item in stored):
+        return StaffReading(stored, [], False)
+    reading = read_requests(message.subject or "", message.reply_text)
+    names = {(str(i.get("name")), tuple(i.get("args") or ())) for i in stored}
+    found = [i.as_json() for i in reading.intents if not names or (str(i.name), i.args) in names]
+    return StaffReading(found, reading.notes, True)
+
+
+def _stored(message: InboundMessage) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(message.commands or "[]")
+    except ValueError:
+        return []
+    return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
+
+
+def confirmations_of(message: InboundMessage) -> list[Confirmation]:
+    """The questions this message led to, or answered."""
+    query = Confirmation.select().where((Confirmation.inbound == message.id) | (Confirmation.answer == message.id))
+    return list(query.order_by(Confirmation.id))
+
+
+def _open_questions(ctx: Ctx):
+    return Confirmation.select().where(Confirmation.status == confirmations.ConfirmationStatus.PENDING,
+                                       Confirmation.expires_at > naive_utc(ctx.rt.now()))
+
+
+@page(auth="staff")
+def confirmation_list(ctx: Ctx) -> Response:
+    """Questions asked back to people: the open ones, or (show=all) every one with how it ended."""
+    show_all = ctx.request.query_params.get("show") == "all"
+    query = Confirmation.select() if show_all else _open_questions(ctx)
+    found = listing(query.order_by(Confirmation.created_at.desc(), Confirmation.id.desc()), ctx)
+    return ctx.render("staff/confirmations.html", section="confirmations", listing=found, show_all=show_all,
+                      status_of=lambda c: confirmations.effective_status(c, ctx.rt.now()),
+                      asked=confirmations.asked)
 
 
 @page(auth="staff")
 def inbound_detail(ctx: Ctx) -> Response:
     message = support.inbound_message(ctx.request.path_params["message_id"])
-    return ctx.render("staff/inbound_detail.html", section="inbound", message=message,
-                      commands=commands_of(message), pretty=_pretty(message.commands), error=None)
+    return _detail(ctx, message, None)
+
+
+def _detail(ctx: Ctx, message: InboundMessage, error: str | None, status: int = 200) -> Response:
+    return ctx.render("staff/inbound_detail.html", status, section="inbound", message=message,
+                      commands=commands_of(message), pretty=_pretty(message.commands), error=error,
+                      reading=reading_of(message), questions=confirmations_of(message),
+                      status_of=lambda c: confirmations.effective_status(c, ctx.rt.now()),
+                      asked=confirmations.asked)
 
 
 def _pretty(text: str | None) -> str:
@@ -119,9 +186,7 @@ def inbound_answer(ctx: Ctx) -> Response:
     try:
         row = support.answer(ctx.rt, message_id, ctx.field("body"), actor(ctx))
     except ValidationError as exc:
-        message = support.inbound_message(message_id)
-        return ctx.render("staff/inbound_detail.html", 400, section="inbound", message=message,
-                          commands=commands_of(message), pretty=_pretty(message.commands), error=exc.message)
+        return _detail(ctx, support.inbound_message(message_id), exc.message, 400)
     return ctx.redirect(f"/staff/inbound/{message_id}", ctx._("Your answer to %(email)s is in the outbox.",
                                                               email=row.recipient))
 
@@ -176,5 +241,6 @@ routes = [
     Route("/staff/outbound", outbound_list, methods=["GET"]),
     Route("/staff/outbound/{outbox_id:int}/retry", outbound_retry, methods=["POST"]),
     Route("/staff/bounces", bounces, methods=["GET"]),
+    Route("/staff/confirmations", confirmation_list, methods=["GET"]),
     Route("/staff/suppressions/{suppression_id:int}/lift", lift, methods=["POST"]),
 ]

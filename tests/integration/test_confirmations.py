@@ -174,3 +174,43 @@ def test_inspect_shows_the_open_question_a_yes_answers(smtp_rt, relay, inbound_s
     assert seen["commands"] == [] and seen["confirmation"]["answer"] == "yes"
     assert seen["confirmation"]["question"]["status"] == "pending"
     assert seen["confirmation"]["question"]["commands"][0]["args"] == ["F2026-0042"]
+
+
+@pytest.fixture
+def staff_web(smtp_rt):
+    from mailflow.accounts import Person, add_staff
+    from tests.support.web import client, login
+
+    return login(client(smtp_rt), smtp_rt, add_staff(smtp_rt, Person("sam@support.example", "Sam", "Support", "en")))
+
+
+def test_the_console_shows_which_words_were_read_as_which_request(smtp_rt, inbound_smtp, notice, staff_web):
+    row = answer(smtp_rt, inbound_smtp, notice,
+                 "Pourriez-vous me renvoyer la facture F2026-0042 ?\nPourquoi est-elle si élevée ?")
+    page = staff_web.get(f"/staff/inbound/{row.id}").text
+    assert "What was read" in page and "duplicate.ask-to-send" in page and "95 %" in page
+    assert "<mark>Pourriez-vous</mark>" in page and "<mark>me renvoyer</mark>" in page
+    assert "<mark>F2026-0042</mark>" in page and "clear: carried out" in page
+    assert "Not taken for a request" in page and "why-question" in page
+    assert "duplicate F2026-0042" in staff_web.get("/staff/inbound").text
+
+
+def test_the_console_lists_the_open_questions(smtp_rt, inbound_smtp, question, staff_web):
+    [pending] = Confirmation.select()
+    overview = staff_web.get("/staff").text
+    assert "Questions awaiting a yes" in overview and '<a href="/staff/confirmations">1</a>' in overview
+    listing = staff_web.get("/staff/confirmations").text
+    assert "duplicate F2026-0042" in listing and "status-pending" in listing and MARIE in listing
+    detail = staff_web.get(f"/staff/inbound/{pending.inbound_id}").text
+    assert "unsure: asked back" in detail and f"#{pending.id}" in detail
+    answer(smtp_rt, inbound_smtp, question, "OUI")
+    assert "status-pending" not in staff_web.get("/staff/confirmations").text
+    assert "status-confirmed" in staff_web.get("/staff/confirmations?show=all").text
+
+
+def test_the_questions_page_is_for_staff_only(smtp_rt, notice):
+    from tests.support.web import client, login
+
+    assert client(smtp_rt).get("/staff/confirmations").status_code == 303
+    marie = login(client(smtp_rt), smtp_rt, User.get(User.email == MARIE))
+    assert marie.get("/staff/confirmations").status_code == 403
