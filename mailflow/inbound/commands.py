@@ -420,6 +420,7 @@ register(Command(
         rule("summary", 0.9, FREQUENCY_TAGS, {Cue.SUMMARY, Cue.MAIL},
              ASKS | {Cue.SUFFICE, Cue.PREFER, Cue.ONLY, Cue.INSTEAD, Cue.GET}),
         rule("is-enough", 0.9, FREQUENCY_TAGS, {Cue.SUFFICE, Cue.PREFER, Cue.INSTEAD}),
+        rule("summary-named", 0.85, FREQUENCY_TAGS, {Cue.SUMMARY}, plain=True),  # "Un récapitulatif quotidien, merci."
         rule("documents-how-often", 0.6, FREQUENCY_TAGS, {Cue.DOCUMENT}, ASKS | {Cue.GET}),
     ),
     vetoes=frozenset({Cue.PAYMENT, Cue.CONTRACT, Cue.COMPLAINT, Cue.PAPER, Cue.ADDRESS, Cue.ELSEWHERE,
@@ -474,7 +475,7 @@ register(Command(
                       "fr": ("retirez-moi", "retirer de", "supprimez-moi", "enlevez-moi", "retirer mon adresse",
                              "supprimer mon adresse", "me retirer", "me supprimer"),
                       "nl": ("haal mij", "haal me", "verwijder mij", "verwijder me", "schrap mij", "schrap me",
-                             "mij verwijderen", "me verwijderen", "mij uit", "te halen"),
+                             "mij verwijderen", "me verwijderen", "te halen"),
                       "de": ("streichen sie mich", "entfernen sie mich", "löschen sie mich", "mich entfernen",
                              "mich löschen", "mich streichen")},
         "list": {"en": ("list", "mailing list", "distribution list"), "fr": ("liste", "liste de diffusion"),

@@ -67,6 +67,7 @@ class Cue(StrEnum):
     STATEMENT = "statement"  # tells what happened (j'ai reçu, I have paid) and asks nothing
     SOON = "soon"  # as soon as possible: urgency, not a frequency
     MISHAP = "mishap"  # by mistake, par erreur: how something got lost, not a complaint
+    THIS_DOCUMENT = "this-document"  # this invoice, cette facture: the one of the mail answered
 
 
 # Shared cue words, by language. Folding makes accents and case irrelevant; a form with a space is a phrase.
@@ -159,7 +160,8 @@ WORDS: dict[Cue, Words] = {
     Cue.GET: {
         "fr": ("recevoir", "obtenir", "avoir", "récupérer", "disposer"),
         "nl": ("krijgen", "ontvangen", "bekomen", "hebben", "verkrijgen"),
-        "en": ("get", "receive", "have", "obtain", "need"),
+        "en": ("get", "receive", "have", "obtain", "need", "could i have", "can i have", "can i get", "could i get",
+               "may i have"),
         "de": ("erhalten", "bekommen", "haben", "kriegen"),
     },
     Cue.RECEIVED: {
@@ -510,6 +512,12 @@ WORDS: dict[Cue, Words] = {
         "en": ("contract", "lease", "leasing", "vehicle", "car", "subscription", "agreement", "debit"),
         "de": ("vertrag", "leasing", "leasingvertrag", "fahrzeug", "auto", "wagen", "abonnement", "abo",
                "lastschriften", "dauerauftrag"),
+    },
+    Cue.THIS_DOCUMENT: {
+        "fr": ("cette facture", "ce document", "cette note de crédit", "celle-ci", "cette facture-ci", "ce pdf"),
+        "nl": ("deze factuur", "dit document", "deze creditnota", "deze pdf", "die factuur"),
+        "en": ("this invoice", "this document", "this credit note", "this one", "this pdf", "that invoice"),
+        "de": ("diese rechnung", "dieses dokument", "diese gutschrift", "dieses pdf", "die rechnung hier"),
     },
     Cue.MISHAP: {
         "fr": ("par erreur", "par mégarde", "par accident", "sans le vouloir"),

@@ -360,8 +360,9 @@ def _documents(rule: Rule, clause: Clause, index: int, ctx: Context) -> tuple[tu
         return None
     if not tags & _DOCUMENTS and _referent(index, ctx) & _LINKS:
         return None
+    answered = 0.0 if Cue.THIS_DOCUMENT in tags else 0.1  # "this invoice" is the one of the mail answered
     for cost, numbers in ((0.05, _sentence_numbers(clause, ctx)), (0.1, _body_numbers(ctx)),
-                          (0.1, [n for c in ctx.subject for n in c.numbers()] or list(ctx.answered))):
+                          (answered, [n for c in ctx.subject for n in c.numbers()] or list(ctx.answered))):
         if numbers:
             return tuple(dict.fromkeys(numbers)), cost + (0.2 if len(set(numbers)) > 3 else 0.0)
     return ((), 0.0) if rule.keyword else None

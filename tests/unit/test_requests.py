@@ -1,0 +1,160 @@
+"""Requests written as people write them: what is read, how surely, from which words, and what is not a request."""
+
+from __future__ import annotations
+
+import pytest
+
+from mailflow.inbound.requests import ACT, Decision, read_requests
+
+NOTICE = "RE: Nouvelle facture F2026-0042 disponible"
+
+
+def acted(text: str, subject: str = "", echo: bool = False, **kw) -> list[tuple[str, tuple[str, ...]]]:
+    reading = read_requests(subject, text, echo=echo, **kw)
+    return [(str(i.name), i.args) for i in reading.intents if i.decision is Decision.ACT]
+
+
+def asked(text: str, subject: str = "", echo: bool = False) -> list[tuple[str, tuple[str, ...]]]:
+    reading = read_requests(subject, text, echo=echo)
+    return [(str(i.name), i.args) for i in reading.intents if i.decision is Decision.ASK]
+
+
+DUPLICATE = [("duplicate", ("F2026-0042",))]
+
+
+@pytest.mark.parametrize("text", [
+    "Bonjour, auriez-vous la gentillesse de me renvoyer la F2026-0042 ? Bonne journée",
+    "svp renvoyez moi la facure F2026-0042 merci davance",  # typos, no accents, no capitals
+    "Je souhaiterais une copie de la facture F2026/0042 pour mes dossiers.",
+    "Dag, zou u factuur F2026 0042 nog eens willen doorsturen?",
+    "Stuur mij aub opnieuw de F2026-0042 op.",
+    "Would you mind emailing me invoice F2026-0042 again?",
+    "Please forward me another copy of F2026-0042, ta",
+    "Guten Tag, senden Sie mir bitte die Rechnung F2026-0042 nochmals zu.",
+    "koennten Sie mir die F2026-0042 noch mal schicken",  # umlaut written oe
+    "Lassen Sie mir bitte die F2026-0042 erneut zukommen.",  # separable verb
+])
+def test_a_copy_asked_for_in_four_languages(text: str) -> None:
+    assert acted(text) == DUPLICATE
+
+
+@pytest.mark.parametrize("text", [
+    "Vous pouvez me renvoyer cette facture-ci ?",
+    "Kan u mij deze factuur nogmaals mailen?",
+    "Could I have this invoice again, please?",
+    "Schicken Sie mir diese Rechnung bitte erneut.",
+])
+def test_this_invoice_is_the_one_of_the_mail_answered(text: str) -> None:
+    assert acted(text, NOTICE, echo=True) == DUPLICATE
+    assert acted(text, "RE: Vos documents", echo=True, answered=("F2026-0042",)) == DUPLICATE
+
+
+def test_several_documents_and_several_requests_in_one_mail() -> None:
+    text = ("Bonjour,\n1) pourriez-vous me renvoyer les factures F2026-0042 et F2026-0043 ?\n"
+            "2) à l'avenir un récapitulatif mensuel suffira.\nMerci")
+    assert acted(text) == [("duplicate", ("F2026-0042",)), ("duplicate", ("F2026-0043",)),
+                           ("frequency", ("monthly",))]
+    listed = "Please send us the following documents again:\n- invoice F2026-0042\n- credit note C2026-0007"
+    assert acted(listed) == [("duplicate", ("F2026-0042",)), ("duplicate", ("C2026-0007",))]
+
+
+def test_a_customer_number_written_as_such_says_where_to_look() -> None:
+    [intent] = read_requests("", "Pourriez-vous me renvoyer la facture F2026-0042 pour le numéro client DL5765432 ?").intents
+    assert intent.args == ("F2026-0042",) and intent.customer == "DL5765432"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Mon lien d'activation est périmé, vous pouvez m'en renvoyer un ?", "resend"),
+    ("de activatielink werkt niet meer", "resend"),
+    ("Mein Aktivierungslink funktioniert nicht.", "resend"),
+    ("The activation link has expired, please send another one.", "resend"),
+    ("How can I sign in to my account?", "login"),
+    ("Je voudrais un lien de connexion, merci", "login"),
+    ("Wie kann ich mich einloggen?", "login"),
+    ("Het lukt me niet om in te loggen.", "login"),
+    ("Je ne veux plus recevoir vos notifications.", "stop"),
+    ("Please stop sending me these notifications.", "stop"),
+    ("Bitte melden Sie mich von den Benachrichtigungen ab.", "stop"),
+    ("Graag uitschrijven voor deze meldingen.", "stop"),
+    ("Envoyez-moi la liste des commandes svp", "help"),
+])
+def test_the_other_commands_in_sentences(text: str, expected: str) -> None:
+    assert [name for name, _ in acted(text)] == [expected]
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("one weekly summary would be enough for me", "weekly"),
+    ("Un seul mail par mois me suffira.", "monthly"),
+    ("een maandelijks overzicht volstaat", "monthly"),
+    ("Eine monatliche Übersicht genügt uns.", "monthly"),
+    ("I would prefer a weekly digest instead of one email per invoice.", "weekly"),
+    ("Ik wil liever een mail bij elke factuur in plaats van het maandoverzicht.", "immediate"),
+    ("Un récapitulatif quotidien, merci.", "daily"),
+])
+def test_how_often_in_sentences(text: str, value: str) -> None:
+    assert acted(text) == [("frequency", (value,))]
+
+
+@pytest.mark.parametrize("text", [
+    "Why is invoice F2026-0042 so high?",
+    "I already paid F2026-0042",
+    "Pourquoi la facture F2026-0042 est-elle si élevée ?",
+    "Ist die Rechnung F2026-0042 schon gebucht?",
+    "Don't stop these emails, they're really useful!",
+    "Je ne souhaite pas me désinscrire, je voulais juste vérifier.",
+    "ne m'envoyez plus de copie",  # no more copies: not a copy, and not every notification either
+    "Ik heb geen duplicaat nodig.",
+    "Die Kopie brauche ich nicht mehr, danke.",
+    "Stop by our office tomorrow and we'll sign the contract.",
+    "Je voudrais arrêter mon contrat de leasing en mars.",
+    "Please stop the direct debit for invoice F2026-0042.",
+    "Merci pour le duplicata !",
+    "Danke für das Duplikat!",
+    "Je suis absente du bureau jusqu'au 16 novembre inclus. Pour toute urgence, veuillez contacter Julie.",
+    "Wij zijn verhuisd. Gelieve de facturen voortaan naar ons nieuw adres te sturen.",
+    "Please send invoice F2026-0042 to our accountant at books@smith.example.",
+    "Wie lange werden die Rechnungen im Portal gespeichert?",
+    "Hilfe, ich verstehe die Rechnung nicht!",
+])
+def test_what_is_not_a_request_is_not_acted_on(text: str) -> None:
+    assert acted(text, NOTICE, echo=True) == []
+
+
+def test_a_thank_you_below_our_duplicate_subject_is_not_a_request() -> None:
+    assert acted("Merci beaucoup !", "RE: DUPLICATA: facture F2026-0042") == []
+    assert acted("Merci d'avance.", "Duplicata F2026-0042") == DUPLICATE  # a fresh mail's subject is read
+
+
+def test_our_quoted_lines_and_the_signature_are_not_read() -> None:
+    assert acted("Merci.\nNe plus recevoir ces notifications: https://portal.example/unsubscribe/abc") == []
+    assert acted("Parfait, merci.\n\nMarie Dupont\nSTOP & GO Garage\nAIDE ADMINISTRATIVE") == []
+    assert acted("DUPLICATA F2026-0042\n\nCordialement,\nMarie\nHelp desk") == DUPLICATE
+
+
+def test_unsure_requests_are_asked_not_acted_on() -> None:
+    assert asked("F2026-0042 svp") == DUPLICATE
+    assert asked("J'ai perdu la facture F2026-0042.") == DUPLICATE
+    assert asked("Hebdomadaire ?") == [("frequency", ("weekly",))]
+    assert acted("Aide ?") == [("help", ())]  # asking for the list of commands is asking for HELP
+
+
+def test_a_cry_or_a_complaint_beside_a_command_makes_it_a_question() -> None:
+    assert asked("Stopp! Die Rechnung F2026-0042 ist doppelt gebucht worden.") == [("stop", ())]
+    reading = read_requests("", "Pourriez-vous me renvoyer la facture F2026-0042 ? Le montant est erroné.")
+    assert [i.decision for i in reading.intents] == [Decision.ACT] and reading.remarks
+
+
+def test_each_reading_explains_itself() -> None:
+    [intent] = read_requests("", "Könnten Sie mir die Rechnung F2026 0042 erneut zusenden?").intents
+    assert intent.rule == "duplicate.ask-to-send" and intent.confidence >= ACT and intent.language == "de"
+    assert [(s.text, s.cue) for s in intent.spans] == [
+        ("Könnten Sie", "modal"), ("F2026 0042", "number"), ("zusenden", "send")]
+    reading = read_requests("", "Why is invoice F2026-0042 so high?")
+    assert [n.reason for n in reading.notes] == ["why-question: nothing asked"]
+    assert reading.notes[0].text == "Why is invoice F2026-0042 so high"
+
+
+def test_a_typo_costs_some_confidence() -> None:
+    [clean] = read_requests("", "HEBDOMADAIRE").intents
+    [typo] = read_requests("", "hebdomadiare").intents
+    assert (typo.name, typo.args) == (clean.name, clean.args) and typo.confidence < clean.confidence

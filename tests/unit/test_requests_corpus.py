@@ -1,0 +1,67 @@
+"""Hold the request reader's figures on the replies corpus (tests/corpus/replies, scored by benchmarks/replies.py).
+
+The held-out quarter is only ever measured. Measured with `python benchmarks/corpora.py --only requests`:
+tuned 100 % (309/309), held-out 90.2 % (110/122) of requests carried out exactly, no action on any of the 269
+non-requests. The issue asks 95 % on the held-out part: not reached, and held as an expected failure below so
+that reaching it is noticed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from benchmarks import replies
+
+TUNED_FLOOR = 0.98  # measured 100 %
+HELD_OUT_FLOOR = 0.88  # measured 90.2 %
+TARGET = 0.95  # the issue's
+
+
+@pytest.fixture(scope="module")
+def results() -> list[replies.RequestResult]:
+    return replies.request_results(replies.reply_cases())
+
+
+@pytest.fixture(scope="module")
+def scores(results) -> dict[tuple[str, str], replies.RequestScore]:
+    return replies.request_scores(results)
+
+
+def test_the_corpus_is_large_mixed_and_in_four_languages(results) -> None:
+    cases = [r.case for r in results]
+    assert len(cases) >= 400 and len({c.id for c in cases}) == len(cases)
+    per_language = Counter(c.language for c in cases)
+    assert set(per_language) == {"fr", "nl", "en", "de"} and min(per_language.values()) >= 80
+    assert sum(not c.expected for c in cases) >= len(cases) / 3
+    assert {c.why for c in cases if not c.expected} >= {
+        "question", "complaint", "negation", "other-sense", "thanks", "out-of-office", "address", "quoted",
+        "signature"}
+
+
+def test_the_split_is_a_fixed_hash_of_the_case_id(results) -> None:
+    assert replies.part("fr-r-001") == replies.part("fr-r-001")
+    held = sum(r.case.part == "held-out" for r in results) / len(results)
+    assert 0.18 < held < 0.32
+
+
+def test_nothing_is_done_for_a_message_that_asks_nothing(scores) -> None:
+    for part in ("tuned", "held-out"):
+        score = scores[(part, "all")]
+        assert score.acted_on_others == 0, (part, score.failures)
+
+
+def test_requests_of_the_tuned_part(scores) -> None:
+    score = scores[("tuned", "all")]
+    assert score.share >= TUNED_FLOOR and score.wrong_actions == 0, score.failures
+
+
+def test_requests_of_the_held_out_part_stay_at_their_measured_level(scores) -> None:
+    score = scores[("held-out", "all")]  # figures only: its failures are not listed, not to tune on them
+    assert score.share_with_questions >= HELD_OUT_FLOOR, f"{score.share_with_questions:.1%}"
+
+
+@pytest.mark.xfail(strict=True, reason="held-out part measured at 90.2 %, the issue asks 95 %")
+def test_requests_of_the_held_out_part_reach_the_target(scores) -> None:
+    assert scores[("held-out", "all")].share >= TARGET
