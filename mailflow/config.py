@@ -20,6 +20,7 @@ DEFAULT_CONFIG = PROJECT_ROOT / "config.toml"
 class DatabaseConfig:
     url: str = "sqlite:///db/mailflow.sqlite3"
     busy_timeout_seconds: float = 15.0
+    change_check_seconds: float = 0.05
 
 
 @dataclass
@@ -291,6 +292,7 @@ def validate(config: Config) -> None:
     _check(config.retention.years >= 1, "[retention] years", "must be at least 1")
     _check(config.outbound.batch_size >= 1, "[outbound] batch_size", "must be at least 1")
     _check(config.database.busy_timeout_seconds > 0, "[database] busy_timeout_seconds", "must be positive")
+    _check(config.database.change_check_seconds > 0, "[database] change_check_seconds", "must be positive")
     _validate_smtp_caps(config.inbound.smtp)
     for port_key, port in (("[web] port", config.web.port), ("[outbound] smtp_port", config.outbound.smtp_port),
                            ("[inbound.smtp] port", config.inbound.smtp.port),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from mailflow import actions, ratelimit
+from mailflow import actions, ratelimit, wakeup
 from mailflow.clock import naive_utc
 from mailflow.db import database, is_postgres
 from mailflow.models import LoginRequest, User
@@ -26,6 +26,7 @@ def ask(rt: Runtime, email: str, client: str) -> None:
     limit = rt.config.limits.login_requests_per_ip_per_hour
     ratelimit.hit(f"login-ip:{client}", limit, HOUR, rt.now())
     LoginRequest.create(email=email.strip().lower(), client=client[:64], requested_at=naive_utc(rt.now()))
+    wakeup.announce(wakeup.OUTBOX)  # the delivery worker mails it
 
 
 def drain(rt: Runtime, limit: int = BATCH) -> int:

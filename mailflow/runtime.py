@@ -17,6 +17,7 @@ from mailflow.outbound.composer import Sender
 from mailflow.outbound.renderer import Renderer
 from mailflow.outbound.transports import Transport, make_transport
 from mailflow.signing import Signer
+from mailflow.wakeup import Hub, hub_for
 
 
 @dataclass
@@ -38,6 +39,11 @@ class Runtime:
     @cached_property
     def transport(self) -> Transport:
         return self.transport_override or make_transport(self.config.outbound, self.config.root)
+
+    @cached_property
+    def wakeups(self) -> Hub:
+        """Where this process's workers wait for work committed to this database."""
+        return hub_for(self.db)
 
     @cached_property
     def sender(self) -> Sender:

@@ -11,6 +11,7 @@ from typing import Callable, Iterator
 
 from peewee import DatabaseError, InterfaceError
 
+from mailflow import wakeup
 from mailflow.db import first_line, redacted
 from mailflow.errors import MailflowError
 from mailflow.outbound.delivery import DeliveryWorker
@@ -70,7 +71,7 @@ def serve(rt: Runtime, roles: list[str], stop: threading.Event | None = None) ->
     """
     stop = stop or threading.Event()
     rt.roles = frozenset(roles)
-    with _signals_set(stop):
+    with _signals_set(stop), _listening(rt, roles):
         threads = start_roles(rt, roles, stop)
         # said only once every role listens: "serving" in the log means the ports are taken
         log.info("mailflow serving roles %s; viewer %s; database %s", ", ".join(roles), rt.config.web.base_url,
@@ -78,7 +79,7 @@ def serve(rt: Runtime, roles: list[str], stop: threading.Event | None = None) ->
         try:
             watch(threads, stop)
         finally:
-            stop_all(threads, stop)
+            stop_all(threads, stop, rt)
 
 
 def start_roles(rt: Runtime, roles: list[str], stop: threading.Event) -> list[threading.Thread]:
@@ -88,7 +89,7 @@ def start_roles(rt: Runtime, roles: list[str], stop: threading.Event) -> list[th
         try:
             started += _start(name, rt, stop)
         except Exception as exc:
-            stop_all(started, stop)
+            stop_all(started, stop, rt)
             raise _cannot_start(name, exc) from exc
     return started
 
@@ -115,8 +116,9 @@ def _ended(worker: threading.Thread) -> RoleFailed:
     return RoleFailed(f"thread {worker.name} stopped unexpectedly{why}")
 
 
-def stop_all(threads: list[threading.Thread], stop: threading.Event) -> None:
+def stop_all(threads: list[threading.Thread], stop: threading.Event, rt: Runtime) -> None:
     stop.set()
+    rt.wakeups.notify_all()  # workers waiting for work see `stop` now, not at their next poll
     for worker in threads:
         worker.join(timeout=JOIN_SECONDS)
         if worker.is_alive():
@@ -131,6 +133,19 @@ def _start(name: str, rt: Runtime, stop: threading.Event) -> list[threading.Thre
     # A role registers itself when its module is imported; only chosen roles are loaded.
     importlib.import_module(ROLE_MODULES[name])
     return ROLES[name](rt, stop)
+
+
+WORKING_ROLES = frozenset({"inbound", "worker", "scheduler"})  # the roles with workers waiting for work
+
+
+@contextmanager
+def _listening(rt: Runtime, roles: list[str]) -> Iterator[None]:
+    """Wake this process's workers for what other processes commit (a CLI import, another serve)."""
+    if WORKING_ROLES.isdisjoint(roles):
+        yield
+        return
+    with wakeup.listening(rt.wakeups, rt.db, rt.config.database.url, rt.config.database.change_check_seconds):
+        yield
 
 
 @contextmanager

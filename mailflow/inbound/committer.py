@@ -9,6 +9,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from mailflow import wakeup
 from mailflow.db import is_busy, retrying
 from mailflow.errors import StorageError
 from mailflow.inbound.store import store_many, store_raw
@@ -132,6 +133,8 @@ class GroupCommitter:
         finally:
             for job in batch:
                 job.spool.close()
+        if any(isinstance(result, int) for result in results):
+            self.rt.wakeups.notify(wakeup.INBOUND)  # committed: the inbound worker of this process takes it
         _settle_soon(batch, results)
 
     def commit(self, items: list[Item]) -> list[int | StorageError]:

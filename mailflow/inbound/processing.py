@@ -7,13 +7,14 @@ import logging
 import threading
 import traceback
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from mailflow.clock import naive_utc
-from mailflow.db import database, is_postgres
+from mailflow.db import database
 from mailflow.errors import Conflict, NotFound
-from mailflow import actions
+from mailflow import actions, wakeup, worker
 from mailflow.inbound import bounces
 from mailflow.inbound.classification import MessageKind
 from mailflow.inbound.conversation import handle_message
@@ -40,21 +41,15 @@ def claim(rt: Runtime, limit: int = BATCH) -> list[InboundMessage]:
     """Take up to `limit` waiting messages (or ones whose worker's lease ran out), without their raw bytes."""
     now = naive_utc(rt.now())
     until = now + timedelta(seconds=rt.config.inbound.lease_seconds)
-    query = (InboundMessage.update(status=InboundStatus.PROCESSING, lease_until=until,
-                                   attempts=InboundMessage.attempts + 1)
-             .where(InboundMessage.id.in_(_claimable(limit, now))).returning(*_LIGHT))
-    with database.atomic():
-        rows = list(query.objects(InboundMessage).execute())
-    return sorted(rows, key=lambda row: row.id)
+    changes = {"status": InboundStatus.PROCESSING, "lease_until": until, "attempts": InboundMessage.attempts + 1}
+    return worker.claim(InboundMessage, _claimable(limit, now), changes, _LIGHT)
 
 
 def _claimable(limit: int, now: datetime):
     waiting = InboundMessage.status == InboundStatus.RECEIVED
     abandoned = (InboundMessage.status == InboundStatus.PROCESSING) & (InboundMessage.lease_until < now)
-    query = (InboundMessage.select(InboundMessage.id).where(waiting | abandoned)
-             .order_by(InboundMessage.received_at, InboundMessage.id).limit(limit))
-    # PostgreSQL: concurrent workers skip each other's rows instead of waiting on them.
-    return query.for_update(skip_locked=True) if is_postgres() else query
+    return (InboundMessage.select(InboundMessage.id).where(waiting | abandoned)
+            .order_by(InboundMessage.received_at, InboundMessage.id).limit(limit))
 
 
 def process(rt: Runtime, row: InboundMessage) -> str:
@@ -152,8 +147,10 @@ def _record_failure(rt: Runtime, row: InboundMessage, exc: Exception, u: Underst
 def retry_failed(rt: Runtime) -> int:
     """Put every failed message back in line (`mailflow inbound process --retry-failed`), each with a fresh
     count of attempts: otherwise one that failed MAX_ATTEMPTS times fails again without being read."""
-    return (InboundMessage.update(status=InboundStatus.RECEIVED, error=None, attempts=0)
-            .where(InboundMessage.status == InboundStatus.FAILED).execute())
+    count = (InboundMessage.update(status=InboundStatus.RECEIVED, error=None, attempts=0)
+             .where(InboundMessage.status == InboundStatus.FAILED).execute())
+    wakeup.announce(wakeup.INBOUND)  # a running `serve` takes them too
+    return count
 
 
 def reprocess(rt: Runtime, message_id: int) -> InboundMessage:
@@ -172,13 +169,24 @@ def reprocess(rt: Runtime, message_id: int) -> InboundMessage:
     return InboundMessage.get_by_id(message_id)
 
 
+def _go_ahead() -> None:
+    """Nothing else in the process comes first."""
+
+
 @dataclass
 class InboundWorker:
     rt: Runtime
+    # called before each claim and each message; `serve` waits there for its SMTP door to be quiet (roles.py)
+    yield_first: Callable[[], None] = _go_ahead
 
     def run_once(self) -> Counter[str]:
         """Process one batch; an empty count means nothing was waiting."""
-        return Counter(process(self.rt, row) for row in claim(self.rt))
+        done: Counter[str] = Counter()
+        self.yield_first()
+        for row in claim(self.rt):
+            self.yield_first()
+            done[process(self.rt, row)] += 1
+        return done
 
     def flush(self) -> Counter[str]:
         """Process everything stored, then return how each message ended."""
@@ -188,17 +196,5 @@ class InboundWorker:
         return total
 
     def run(self, stop: threading.Event) -> None:
-        try:
-            while not stop.is_set():
-                self._round(stop)
-        finally:
-            self.rt.db.close()
-
-    def _round(self, stop: threading.Event) -> None:
-        try:
-            idle = not self.run_once()
-        except Exception:  # the database may be away for a moment; the worker must outlive that
-            log.exception("inbound batch failed")
-            idle = True
-        if idle:
-            stop.wait(self.rt.config.inbound.poll_seconds)
+        worker.run(self.rt, "inbound", lambda: bool(self.run_once()), wakeup.INBOUND,
+                   self.rt.config.inbound.poll_seconds, stop)

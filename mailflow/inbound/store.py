@@ -12,7 +12,7 @@ from email.utils import parseaddr
 
 from peewee import DatabaseError, IntegrityError, InterfaceError
 
-from mailflow import bulk
+from mailflow import bulk, wakeup
 from mailflow.clock import naive_utc
 from mailflow.errors import StorageError
 from mailflow.models import InboundMessage
@@ -38,7 +38,9 @@ def store_raw(rt: Runtime, raw: bytes, door: str, envelope_from: str | None = No
 def _insert(rt: Runtime, raw: bytes, door: str, key: str, message_id: str | None,
             envelope_from: str | None, envelope_to: list[str]) -> InboundMessage:
     with rt.db.atomic():
-        return InboundMessage.create(**_values(rt, raw, door, key, message_id, envelope_from, envelope_to))
+        row = InboundMessage.create(**_values(rt, raw, door, key, message_id, envelope_from, envelope_to))
+        wakeup.announce(wakeup.INBOUND)  # the inbound workers, here and (PostgreSQL) in other processes
+        return row
 
 
 def _values(rt: Runtime, raw: bytes, door: str, key: str, message_id: str | None, envelope_from: str | None,

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from mailflow import login_requests
+from mailflow import login_requests, wakeup, worker
 from mailflow.errors import DeliveryError
 from mailflow.models import Outbox
 from mailflow.outbound import outbox
@@ -51,7 +51,8 @@ class DeliveryWorker:
     def run_once(self) -> DeliveryReport:
         """Mail the login links asked for, then deliver one batch of due mail; an empty report: nothing was due."""
         cfg = self.rt.config.outbound
-        asked = login_requests.drain(self.rt)
+        # looked for first: draining takes the write lock, which an empty table is not worth
+        asked = login_requests.drain(self.rt) if login_requests.waiting() else 0
         rows = outbox.claim(self.name, cfg.batch_size, self.rt.now(), timedelta(seconds=cfg.lease_seconds))
         outcomes = self._deliver_batch(rows) if rows else []
         # One short write transaction per batch: no fsync per mail, no lock held during SMTP.
@@ -67,14 +68,8 @@ class DeliveryWorker:
         return total
 
     def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            try:
-                idle = not self.run_once().handled
-            except Exception:  # a broken batch must never stop delivery for good
-                log.exception("delivery batch failed")
-                idle = True
-            if idle:
-                stop.wait(self.rt.config.outbound.poll_seconds)
+        worker.run(self.rt, "delivery", lambda: bool(self.run_once().handled), wakeup.OUTBOX,
+                   self.rt.config.outbound.poll_seconds, stop)
 
     def _deliver_batch(self, rows: list[Outbox]) -> list[Outcome]:
         suppressed = outbox.suppressed_among({row.recipient for row in rows})

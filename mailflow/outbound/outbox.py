@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from peewee import fn
+from peewee import chunked, fn
 
-from mailflow import bulk
+from mailflow import bulk, wakeup, worker
 from mailflow.clock import aware_utc, naive_utc
-from mailflow.db import database, is_postgres
+from mailflow.db import database
 from mailflow.models import Customer, Document, Outbox, Suppression, User
 
 DUE = ("queued", "deferred")
@@ -30,7 +30,9 @@ class Mail:
 
 
 def enqueue(mail: Mail, now: datetime) -> Outbox:
-    return Outbox.create(**_row(mail, now))
+    row = Outbox.create(**_row(mail, now))
+    wakeup.announce(wakeup.OUTBOX)
+    return row
 
 
 def enqueue_many(mails: list[Mail], now: datetime) -> dict[str, int]:
@@ -39,7 +41,9 @@ def enqueue_many(mails: list[Mail], now: datetime) -> dict[str, int]:
     if not rows:
         return {}
     fields = [Outbox._meta.fields[name] for name in rows[0]]
-    return dict(bulk.insert(fields, [tuple(row.values()) for row in rows], returning=(Outbox.message_id, Outbox.id)))
+    ids = dict(bulk.insert(fields, [tuple(row.values()) for row in rows], returning=(Outbox.message_id, Outbox.id)))
+    wakeup.announce(wakeup.OUTBOX)
+    return ids
 
 
 def _row(mail: Mail, now: datetime) -> dict[str, object]:
@@ -49,25 +53,23 @@ def _row(mail: Mail, now: datetime) -> dict[str, object]:
 
 
 def claim(owner: str, limit: int, now: datetime, lease: timedelta) -> list[Outbox]:
-    """Take up to `limit` due rows (or rows whose worker's lease ran out) for `owner`.
-
-    One UPDATE … WHERE id IN (…) RETURNING statement: atomic on its own, one round trip.
-    """
-    query = (Outbox.update(status="sending", lease_owner=owner, lease_until=naive_utc(now + lease),
-                           attempts=Outbox.attempts + 1)
-             .where(Outbox.id.in_(_claimable(limit, now))).returning(*Outbox._meta.sorted_fields))
-    with database.atomic():
-        rows = list(query.objects(Outbox).execute())
-    return sorted(rows, key=lambda row: row.id)
+    """Take up to `limit` due rows (or rows whose worker's lease ran out) for `owner`, in id order."""
+    changes = {"status": "sending", "lease_owner": owner, "lease_until": naive_utc(now + lease),
+               "attempts": Outbox.attempts + 1}
+    return worker.claim(Outbox, _claimable(limit, now), changes)
 
 
 def _claimable(limit: int, now: datetime):
     stamp = naive_utc(now)
     due = (Outbox.status.in_(DUE) & (Outbox.next_attempt_at <= stamp))
     abandoned = (Outbox.status == "sending") & (Outbox.lease_until < stamp)
-    query = Outbox.select(Outbox.id).where(due | abandoned).order_by(Outbox.next_attempt_at, Outbox.id).limit(limit)
-    # PostgreSQL: concurrent workers skip each other's rows instead of waiting on them.
-    return query.for_update(skip_locked=True) if is_postgres() else query
+    return Outbox.select(Outbox.id).where(due | abandoned).order_by(Outbox.next_attempt_at, Outbox.id).limit(limit)
+
+
+def discard(ids: list[int]) -> int:
+    """Delete mails that were enqueued but must not go out (their cause was undone in the same transaction)."""
+    chunks = chunked(ids, bulk.MAX_PARAMETERS)
+    return sum(Outbox.delete().where(bulk.among(Outbox.id, chunk)).execute() for chunk in chunks)
 
 
 @dataclass
@@ -131,9 +133,12 @@ def suppressed_among(addresses: set[str]) -> set[str]:
 
 def requeue(row_id: int, now: datetime) -> bool:
     """Staff's "retry": a failed, suppressed or deferred mail goes back to the queue; False when none matched."""
-    return bool(Outbox.update(status="queued", next_attempt_at=naive_utc(now), lease_owner=None,
-                              lease_until=None)
-                .where(Outbox.id == row_id, Outbox.status.in_(("failed", "suppressed", "deferred"))).execute())
+    requeued = bool(Outbox.update(status="queued", next_attempt_at=naive_utc(now), lease_owner=None,
+                                  lease_until=None)
+                    .where(Outbox.id == row_id, Outbox.status.in_(("failed", "suppressed", "deferred"))).execute())
+    if requeued:
+        wakeup.announce(wakeup.OUTBOX)
+    return requeued
 
 
 def counts() -> dict[str, int]:

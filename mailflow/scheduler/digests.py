@@ -30,7 +30,7 @@ from peewee import JOIN, chunked, fn
 from mailflow import bulk, i18n, tokens
 from mailflow.clock import naive_utc
 from mailflow.db import database
-from mailflow.models import Access, Customer, Digest, Document, Issuer, Notification, Outbox, User, View
+from mailflow.models import Access, Customer, Digest, Document, Issuer, Notification, User, View
 from mailflow.outbound import mails, outbox
 from mailflow.runtime import Runtime
 from mailflow.scheduler import periods
@@ -327,8 +327,7 @@ def _undo(lost: list[Outgoing], outbox_ids: dict[str, int], digest_ids: dict[int
         Notification.update(status="pending", digest=None).where(Notification.id.in_(note_ids),
                                                                  Notification.digest.in_(mine)).execute()
         Digest.delete().where(Digest.id.in_(mine)).execute()
-    for ids in chunked([outbox_ids[item.mail.message_id] for item in lost], IN_LIST):
-        Outbox.delete().where(Outbox.id.in_(ids)).execute()
+    outbox.discard([outbox_ids[item.mail.message_id] for item in lost])
 
 
 def request(rt: Runtime, pending: Pending, period: Period, invitation_url: str | None = None) -> mails.MailRequest:

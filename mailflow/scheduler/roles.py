@@ -7,6 +7,7 @@ import threading
 
 from apscheduler.jobstores.base import BaseJobStore
 
+from mailflow import wakeup, worker
 from mailflow.outbound.delivery import DeliveryReport, DeliveryWorker
 from mailflow.runtime import Runtime
 from mailflow.scheduler import jobs
@@ -46,12 +47,9 @@ class OutboxDelivery:
         return report
 
     def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            try:
-                report = self.once()
-            except Exception:  # a broken batch must not end delivery for good
-                log.exception("outbox delivery from the scheduler failed")
-                report = None
-            if not (report and report.handled):
-                stop.wait(self.rt.config.outbound.poll_seconds)
-        self.rt.db.close()  # this thread's own connection
+        worker.run(self.rt, "scheduler delivery", self._batch, wakeup.OUTBOX, self.rt.config.outbound.poll_seconds,
+                   stop)
+
+    def _batch(self) -> bool:
+        report = self.once()
+        return bool(report and report.handled)
