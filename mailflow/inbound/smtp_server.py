@@ -7,7 +7,9 @@ import errno
 import logging
 import socket
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from tempfile import SpooledTemporaryFile
 from typing import BinaryIO
@@ -29,6 +31,45 @@ NOT_STORED_IN_TIME = "451 4.3.0 Could not store the message in time, try again l
 TERMINATOR = b"\r\n.\r\n"
 
 
+QUIET_SECONDS = 0.01  # the door counts as quiet once no client did anything for this long
+LONGEST_YIELD_SECONDS = 1.0  # processing waits at most this long for a quiet door: under endless load it goes on
+
+
+class DoorActivity:
+    """When the door last worked for a client, so the inbound worker of the same process can give it way.
+
+    Both share one interpreter lock: a worker parsing a message holds it for milliseconds at a time, and every
+    step of every SMTP session (a command, a chunk of DATA, the answer after the commit) waited for it. Mail
+    is durable once stored; being answered quickly is what senders see. Only the door's event loop thread
+    writes these fields; the worker only reads them.
+    """
+
+    def __init__(self) -> None:
+        self.last = float("-inf")
+        self.in_data = 0  # sessions reading or storing a message: busy whatever the clock says
+
+    def touch(self) -> None:
+        self.last = time.monotonic()
+
+    @contextmanager
+    def receiving(self) -> Iterator[None]:
+        self.in_data += 1
+        try:
+            yield
+        finally:
+            self.in_data -= 1
+            self.touch()
+
+    def quiet_for(self) -> float:
+        return 0.0 if self.in_data else time.monotonic() - self.last
+
+    def wait_quiet(self, quiet: float = QUIET_SECONDS, longest: float = LONGEST_YIELD_SECONDS) -> None:
+        """Return once no client has been served for `quiet` seconds, or after `longest` seconds anyway."""
+        deadline = time.monotonic() + longest
+        while (left := min(quiet - self.quiet_for(), deadline - time.monotonic())) > 0:
+            time.sleep(left)
+
+
 @dataclass
 class InboundHandler:
     """aiosmtpd handler: check, store, answer (the work itself happens in the inbound worker)."""
@@ -42,9 +83,11 @@ class InboundHandler:
     commit_timeout: float = 20.0
     data_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(50))
     sessions: int = 0  # open connections; only the server's event loop thread touches it
+    activity: DoorActivity = field(default_factory=DoorActivity)
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           rcpt_options: list[str]) -> str:
+        self.activity.touch()  # each message has one: a sending client keeps the door busy
         if address.rpartition("@")[2].strip().rstrip(".").lower() not in self.domains:
             return REFUSED_DOMAIN
         if len(envelope.rcpt_tos) >= self.max_recipients:
@@ -118,9 +161,11 @@ class InboundSMTP(SMTP):
         if arg:
             await self.push("501 Syntax: DATA")
             return
-        async with self.event_handler.data_slots:  # a place before the 354: this many messages come in at once
-            await self.push("354 End data with <CR><LF>.<CR><LF>")
-            status = await self.take_message()
+        handler = self.event_handler
+        async with handler.data_slots:  # a place before the 354: this many messages come in at once
+            with handler.activity.receiving():
+                await self.push("354 End data with <CR><LF>.<CR><LF>")
+                status = await self.take_message()
         self.envelope = Envelope()  # as after any DATA: the next transaction starts afresh
         if status is not None:
             await self.push(status)
