@@ -1,9 +1,14 @@
-"""What every benchmark shares: a result line, a scratch runtime, a sink SMTP server, a timer."""
+"""What every benchmark shares: a result line, a scratch database and runtime, `mailflow serve` as a process,
+a sink SMTP server, a timer, CPU time read from /proc."""
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
+import socket
+import subprocess
+import sys
 import tempfile
 import time
 from contextlib import contextmanager
@@ -11,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+import psycopg2
 from aiosmtpd.controller import Controller
 
 from mailflow.config import Config, load_config
@@ -31,8 +37,9 @@ class Result:
         return self.figure / self.baseline if self.baseline else 0.0
 
     def line(self) -> str:
-        return (f"{self.name:<28} {self.figure:>12,.1f} {self.unit:<10} baseline {self.baseline:>12,.1f}  "
-                f"ratio {self.ratio:5.2f}  target {self.target:<8} {self.extra}").rstrip()
+        against = f"baseline {self.baseline:>12,.1f}  ratio {self.ratio:5.2f}" if self.baseline else " " * 34
+        return (f"{self.name:<32} {self.figure:>10,.1f} {self.unit:<10} {against}  target {self.target:<8} "
+                f"{self.extra}").rstrip()
 
 
 class Timer:
@@ -44,9 +51,44 @@ class Timer:
         self.seconds = time.perf_counter() - self.start
 
 
+ROOT = Path(__file__).resolve().parent.parent
+PG_SERVER = os.environ.get("MAILFLOW_BENCH_DATABASE_URL", "")  # a PostgreSQL server to run on instead of SQLite
+
+
+def database_url(folder: Path) -> str:
+    """SQLite in `folder`, or on PostgreSQL a database of its own named after `folder` (every benchmark
+    works in a folder of its own, so none sees another's rows: see `scratch_database`)."""
+    if not PG_SERVER:
+        return f"sqlite:///{folder / 'bench.sqlite3'}"
+    name = "mailflow_bench_" + hashlib.sha1(str(folder).encode()).hexdigest()[:12]
+    return f"{PG_SERVER.rpartition('/')[0]}/{name}"
+
+
+@contextmanager
+def scratch_database(folder: Path) -> Iterator[str]:
+    """The URL of a fresh database for `folder`, dropped afterwards (PostgreSQL; SQLite goes with the folder)."""
+    url = database_url(folder)
+    if PG_SERVER:
+        _pg_admin(f'CREATE DATABASE "{url.rpartition("/")[2]}"')
+    try:
+        yield url
+    finally:
+        if PG_SERVER:
+            _pg_admin(f'DROP DATABASE IF EXISTS "{url.rpartition("/")[2]}" WITH (FORCE)')
+
+
+def _pg_admin(statement: str) -> None:
+    conn = psycopg2.connect(PG_SERVER)
+    conn.autocommit = True
+    try:
+        conn.cursor().execute(statement)
+    finally:
+        conn.close()
+
+
 def scratch_config(folder: Path) -> Config:
     config = load_config(env={})
-    config.database.url = os.environ.get("MAILFLOW_BENCH_DATABASE_URL") or f"sqlite:///{folder / 'bench.sqlite3'}"
+    config.database.url = database_url(folder)
     config.storage.pdf_dir = str(folder / "pdfs")
     config.outbound.maildir = str(folder / "maildir")
     config.security.secret_key = "benchmark"
@@ -54,9 +96,16 @@ def scratch_config(folder: Path) -> Config:
 
 
 @contextmanager
+def scratch_folder() -> Iterator[Path]:
+    """A temporary folder with its own fresh database (see `database_url`)."""
+    with tempfile.TemporaryDirectory(prefix="mailflow-bench-") as folder, scratch_database(Path(folder)):
+        yield Path(folder)
+
+
+@contextmanager
 def scratch_runtime() -> Iterator[Runtime]:
-    with tempfile.TemporaryDirectory(prefix="mailflow-bench-") as folder:
-        rt = open_runtime(scratch_config(Path(folder)))
+    with scratch_folder() as folder:
+        rt = open_runtime(scratch_config(folder))
         try:
             yield rt
         finally:
@@ -99,8 +148,90 @@ def sink_server(port: int) -> Iterator["multiprocessing.sharedctypes.Synchronize
 
 
 def free_port() -> int:
-    import socket
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process (all its threads) has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def serve_env(folder: Path, **settings: object) -> dict[str, str]:
+    """The environment of a `mailflow serve` on `folder`'s scratch database (config.toml for the rest)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAILFLOW_")}
+    env.update({"MAILFLOW_DATABASE_URL": database_url(folder), "MAILFLOW_STORAGE_PDF_DIR": str(folder / "pdfs"),
+                "MAILFLOW_OUTBOUND_MAILDIR": str(folder / "maildir"), "MAILFLOW_SECURITY_SECRET_KEY": "benchmark",
+                "MAILFLOW_WEB_PORT": str(free_port()), "MAILFLOW_INBOUND_SMTP_PORT": str(free_port())})
+    env.update({f"MAILFLOW_{key.upper()}": str(value) for key, value in settings.items()})
+    return env
+
+
+@dataclass
+class Process:
+    """A server started as its own process: its port and where its output goes."""
+
+    popen: subprocess.Popen
+    port: int
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+
+def mailflow(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run a mailflow command to its end (`init`, `document add` …), failing loudly."""
+    done = subprocess.run([sys.executable, "-m", "mailflow", *args], env=env, cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, f"mailflow {' '.join(args)} exited {done.returncode}: {done.stderr[-2000:]}"
+    return done
+
+
+@contextmanager
+def serve(folder: Path, roles: tuple[str, ...] = (), name: str = "serve", **settings: object) -> Iterator[Process]:
+    """`mailflow serve` (all roles unless given) in its own process, as users run it, until the block ends;
+    its log in `folder`. Yields once its inbound SMTP port answers."""
+    env = serve_env(folder, **settings)
+    args = [arg for role in roles for arg in ("--role", role)]
+    with started([sys.executable, "-m", "mailflow", "serve", *args], env, folder / f"{name}.log",
+                 int(env["MAILFLOW_INBOUND_SMTP_PORT"]), ready="mailflow serving roles") as process:
+        yield process
+
+
+@contextmanager
+def started(command: list[str], env: dict[str, str] | None, log: Path, port: int,
+            ready: str = "") -> Iterator[Process]:
+    """A server process, once `port` takes connections and its output says `ready`; stopped with SIGTERM
+    (then killed) afterwards."""
+    with log.open("ab") as out:
+        popen = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    process = Process(popen, port, log)
+    try:
+        _wait_listening(process, ready)
+        yield process
+    finally:
+        popen.terminate()
+        try:
+            popen.wait(30)
+        except subprocess.TimeoutExpired:
+            popen.kill()
+            popen.wait(10)
+
+
+def _wait_listening(process: Process, ready: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not (ready in process.log.read_text(errors="replace") and _listens(process.port)):
+        assert process.popen.poll() is None, f"{process.log.name} exited: {process.log.read_text()[-2000:]}"
+        assert time.monotonic() < deadline, f"{process.log.name} did not start in {seconds} s"
+        time.sleep(0.05)
+
+
+def _listens(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), 1).close()
+        return True
+    except OSError:
+        return False

@@ -1,99 +1,192 @@
-"""inbound_smtp: messages/s accepted durably over 1 and 8 connections, against a bare aiosmtpd that answers 250."""
+"""inbound_smtp: mail taken in durably per second by `mailflow serve` (all roles, in its own process, as users
+run it) over 1 and 8 connections, against aiosmtpd committing each message to SQLite before its 250
+(benchmarks/references.py `durable`) and a bare aiosmtpd that keeps nothing; CPU per message received and
+per message processed.
+
+Every message has a Message-ID of its own (a resent one would be deduplicated, not stored); every client
+error fails the run; afterwards every server's stored rows are counted against what it was sent.
+"""
 
 from __future__ import annotations
 
-import multiprocessing
 import smtplib
-import tempfile
+import sqlite3
+import sys
 import threading
-from statistics import median
-from contextlib import contextmanager
+import time
+import uuid
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from statistics import median
 from typing import Iterator
 
-from aiosmtpd.controller import Controller
+import psycopg2
 
-from benchmarks.common import Result, Timer, free_port, scratch_config
+from benchmarks.common import PG_SERVER, Process, Result, Timer, cpu_seconds, database_url, free_port, \
+    scratch_folder, serve, started
 
 DOMAIN = "reply.mailflow.example"
+RUN = uuid.uuid4().hex[:8]  # Message-IDs never repeat, not even across runs on one database
+WAITING = "('received', 'processing')"
 
 
-class Bare:
-    async def handle_DATA(self, server, session, envelope):
-        return "250 OK"
+def message(tag: str, conn: int, n: int) -> bytes:
+    body = "Bonjour,\r\n\r\nDUPLICATA F2026-0042\r\n\r\n" + "> quoted original line\r\n" * 40
+    return (f"From: user{conn}@example.be\r\nTo: reply+x@{DOMAIN}\r\nSubject: Re: facture\r\n"
+            f"Message-ID: <{RUN}-{tag}-{conn}-{n}@example.be>\r\n\r\n{body}").encode()
 
 
-def _serve(kind: str, port: int, folder: str, ready, stop) -> None:
-    if kind == "bare":
-        server = Controller(Bare(), hostname="127.0.0.1", port=port)
-        server.start()
-    else:
-        from mailflow.inbound.smtp_server import InboundSmtpServer
-        from mailflow.runtime import open_runtime
+@dataclass
+class Load:
+    """One burst: `connections` clients sending `per_connection` messages each; any failure is kept."""
 
-        rt = open_runtime(scratch_config(Path(folder)))
-        server = InboundSmtpServer(rt, "127.0.0.1", port).start()
-    ready.set()
-    stop.wait()
-    server.stop()
+    port: int
+    tag: str
+    connections: int
+    per_connection: int
+    errors: list[str] = field(default_factory=list)
+    sent: list[int] = field(default_factory=list)
+
+    def run(self) -> float:
+        threads = [threading.Thread(target=self._client, args=(c,)) for c in range(self.connections)]
+        with Timer() as timer:
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        assert not self.errors, f"{len(self.errors)} client error(s), first: {self.errors[0]}"
+        assert sum(self.sent) == self.total, f"sent {sum(self.sent)} of {self.total}"  # a client died early
+        return self.total / timer.seconds
+
+    @property
+    def total(self) -> int:
+        return self.connections * self.per_connection
+
+    def _client(self, conn: int) -> None:
+        try:
+            with smtplib.SMTP("127.0.0.1", self.port, timeout=60) as client:
+                for n in range(self.per_connection):
+                    refused = client.sendmail(f"user{conn}@example.be", [f"reply+x@{DOMAIN}"],
+                                              message(self.tag, conn, n))
+                    assert not refused, refused
+                self.sent.append(self.per_connection)
+        except BaseException as exc:  # noqa: BLE001 - any failure of a client fails the run
+            self.errors.append(f"{type(exc).__name__}: {exc}")
+
+
+@dataclass
+class Server:
+    name: str
+    process: Process
+    rates: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)  # CPU seconds per message during each round
+    sent: int = 0
+
+    def load(self, tag: str, connections: int, per_connection: int, measured: bool = True) -> None:
+        before = cpu_seconds(self.process.pid)
+        rate = Load(self.process.port, f"{self.name}-{tag}", connections, per_connection).run()
+        self.sent += connections * per_connection
+        if measured:
+            self.rates.append(rate)
+            self.cpu.append((cpu_seconds(self.process.pid) - before) / (connections * per_connection))
 
 
 @contextmanager
-def server(kind: str) -> Iterator[int]:
-    ctx = multiprocessing.get_context("spawn")
-    ready, stop, port = ctx.Event(), ctx.Event(), free_port()
-    with tempfile.TemporaryDirectory(prefix="mailflow-bench-") as folder:
-        process = ctx.Process(target=_serve, args=(kind, port, folder, ready, stop), daemon=True)
-        process.start()
-        ready.wait(60)
-        try:
-            yield port
-        finally:
-            stop.set()
-            process.join(30)
+def reference(kind: str, folder: Path) -> Iterator[Process]:
+    port = free_port()
+    command = [sys.executable, "-m", "benchmarks.references", kind, "--port", str(port),
+               "--database", str(folder / f"{kind}.sqlite3")]
+    with started(command, None, folder / f"{kind}.log", port, ready="listening") as process:
+        yield process
 
 
-def message(n: int, conn: int) -> bytes:
-    body = "Bonjour,\r\n\r\nDUPLICATA F2026-0042\r\n\r\n" + "> quoted original line\r\n" * 40
-    return (f"From: user{conn}@example.be\r\nTo: reply+x@{DOMAIN}\r\nSubject: Re: facture\r\n"
-            f"Message-ID: <bench-{conn}-{n}@example.be>\r\n\r\n{body}").encode()
+def waiting(url: str) -> int:
+    """Stored messages mailflow has not processed yet."""
+    return _count(url, f"SELECT COUNT(*) FROM inbound_message WHERE status IN {WAITING}")
 
 
-def _client(port: int, conn: int, count: int, errors: list[str]) -> None:
-    with smtplib.SMTP("127.0.0.1", port, timeout=60) as client:
-        for n in range(count):
-            try:
-                client.sendmail(f"user{conn}@example.be", [f"reply+x@{DOMAIN}"], message(n, conn))
-            except smtplib.SMTPException as exc:
-                errors.append(str(exc))
+def stored(url: str) -> int:
+    return _count(url, "SELECT COUNT(*) FROM inbound_message WHERE door = 'smtp'")
 
 
-def load(port: int, connections: int, per_connection: int) -> float:
-    errors: list[str] = []
-    threads = [threading.Thread(target=_client, args=(port, c, per_connection, errors)) for c in range(connections)]
-    with Timer() as timer:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    assert not errors, errors[:3]
-    return connections * per_connection / timer.seconds
+def _count(url: str, sql: str) -> int:
+    if url.startswith("sqlite:///"):
+        with sqlite3.connect(url.removeprefix("sqlite:///"), timeout=30) as db:
+            return db.execute(sql).fetchone()[0]
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(sql)
+            return cursor.fetchone()[0]
+    finally:
+        conn.close()
+
+
+def drain(server: Server, url: str, processed: list[float]) -> None:
+    """Wait until mailflow processed what it took in (so it takes no CPU from the next round, its own or a
+    reference's); the CPU that took, per message, goes to `processed`."""
+    before, count = cpu_seconds(server.process.pid), waiting(url)
+    while waiting(url):
+        time.sleep(0.02)
+    if count:
+        processed.append((cpu_seconds(server.process.pid) - before) / count)
 
 
 def run(quick: bool) -> list[Result]:
     rounds, per_round = (3, 400) if quick else (7, 1000)
-    results = []
-    for connections in (1, 8):
-        with server("bare") as bare, server("mailflow") as mailflow:
-            rates: dict[int, list[float]] = {bare: [], mailflow: []}
-            for port in (bare, mailflow):
-                load(port, connections, 20 // connections + 1)  # warm-up
-            for _ in range(rounds):  # alternating, so a slower spell of the machine hits both alike
-                for port in (bare, mailflow):
-                    rates[port].append(load(port, connections, per_round // connections))
-        ratios = [ours / theirs for ours, theirs in zip(rates[mailflow], rates[bare])]
-        results.append(Result(f"inbound_smtp ({connections} conn)", median(rates[mailflow]), "msgs/s",
-                              median(rates[bare]), "≥ 0.7×",
-                              f"median of {rounds} alternating rounds of {per_round} messages, each committed "
-                              f"before 250; ratio per round {min(ratios):.2f}–{max(ratios):.2f}"))
+    results: list[Result] = []
+    with scratch_folder() as folder, ExitStack() as stack:
+        url = database_url(folder)
+        servers = [Server("durable", stack.enter_context(reference("durable", folder))),
+                   Server("mailflow", stack.enter_context(serve(folder))),
+                   Server("bare", stack.enter_context(reference("bare", folder)))]
+        for connections in (1, 8):
+            results += _measure(servers, url, connections, rounds, per_round)
+        _check_stored(servers, url, folder)
     return results
+
+
+def _measure(servers: list[Server], url: str, connections: int, rounds: int, per_round: int) -> list[Result]:
+    mailflow = servers[1]
+    processed: list[float] = []
+    for server in servers:
+        server.rates, server.cpu = [], []
+        server.load(f"warm{connections}", connections, 40 // connections, measured=False)
+    drain(mailflow, url, [])
+    for number in range(rounds):  # alternating, so a slower spell of the machine hits all alike
+        for server in servers:
+            server.load(f"c{connections}r{number}", connections, per_round // connections)
+            if server is mailflow:
+                drain(mailflow, url, processed)
+    return _results(servers, connections, rounds, per_round, processed)
+
+
+def _results(servers: list[Server], connections: int, rounds: int, per_round: int,
+             processed: list[float]) -> list[Result]:
+    durable, mailflow, bare = servers
+    target = "≥ 1.0×" if connections > 1 else "≥ 0.8×"
+    spread = _spread(mailflow.rates, durable.rates)
+    after = f"{median(processed) * 1e3:.2f} ms" if processed else "n/a (kept up during the rounds)"
+    cpu = (f"CPU/msg received {median(mailflow.cpu) * 1e3:.2f} ms (durable {median(durable.cpu) * 1e3:.2f}, "
+           f"bare {median(bare.cpu) * 1e3:.2f}), processed after the round {after}")
+    label = f"inbound_smtp ({connections} conn)"
+    return [Result(label, median(mailflow.rates), "msgs/s", median(durable.rates), target,
+                   f"vs durable aiosmtpd; median of {rounds} alternating rounds of {per_round}; per round "
+                   f"{spread}; {cpu}"),
+            Result(f"  vs bare aiosmtpd ({connections} conn)", median(mailflow.rates), "msgs/s",
+                   median(bare.rates), "report", f"per round {_spread(mailflow.rates, bare.rates)}")]
+
+
+def _spread(ours: list[float], theirs: list[float]) -> str:
+    ratios = [a / b for a, b in zip(ours, theirs)]
+    return f"{min(ratios):.2f}–{max(ratios):.2f}"
+
+
+def _check_stored(servers: list[Server], url: str, folder: Path) -> None:
+    """Every message answered 250 must be stored: count the rows against what was sent."""
+    durable, mailflow, _ = servers
+    assert stored(url) == mailflow.sent, f"mailflow stored {stored(url)} of {mailflow.sent}"
+    with sqlite3.connect(folder / "durable.sqlite3") as db:
+        count = db.execute("SELECT COUNT(*) FROM message").fetchone()[0]
+    assert count == durable.sent, f"the durable reference stored {count} of {durable.sent}"

@@ -7,7 +7,7 @@ import importlib
 import logging
 import time
 
-NAMES = ("inbound_smtp", "delivery", "digest_fanout", "viewer_query", "inbound_process")
+NAMES = ("latency", "inbound_smtp", "delivery", "digest_fanout", "viewer_query", "inbound_process")
 
 
 def main() -> None:
