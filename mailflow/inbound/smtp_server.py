@@ -64,10 +64,15 @@ class DoorActivity:
         return 0.0 if self.in_data else time.monotonic() - self.last
 
     def wait_quiet(self, quiet: float = QUIET_SECONDS, longest: float = LONGEST_YIELD_SECONDS) -> None:
-        """Return once no client has been served for `quiet` seconds, or after `longest` seconds anyway."""
-        deadline = time.monotonic() + longest
-        while (left := min(quiet - self.quiet_for(), deadline - time.monotonic())) > 0:
-            time.sleep(left)
+        """Return once no client has been served for `quiet` seconds, or after `longest` seconds anyway.
+
+        While the door stays busy the worker looks less and less often (each look takes the interpreter lock
+        from the door): `quiet`, then twice that, up to eight times, so a lone reply waits `quiet` and a long
+        burst costs some twenty looks a second."""
+        deadline, nap = time.monotonic() + longest, quiet
+        while (wait := quiet - self.quiet_for()) > 0 and (remaining := deadline - time.monotonic()) > 0:
+            time.sleep(min(max(wait, nap), remaining))
+            nap = min(2 * nap, 8 * quiet)
 
 
 @dataclass

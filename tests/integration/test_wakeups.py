@@ -4,20 +4,23 @@ can only come from a wakeup."""
 
 from __future__ import annotations
 
+import sqlite3
 import statistics
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 
-from mailflow import login_requests, wakeup
+from mailflow import login_requests, wakeup, worker
+from mailflow.db import is_postgres
 from mailflow.inbound.processing import InboundWorker
+from mailflow.inbound.smtp_server import free_port
 from mailflow.models import InboundMessage
 from mailflow.outbound import outbox
 from mailflow.outbound.delivery import DeliveryWorker
-from mailflow.inbound.smtp_server import free_port
 from tests.support import factories
 from tests.support.inbound import REPLY_DOMAIN, inbound_smtp, message, send  # noqa: F401 (a fixture)
 from tests.support.processes import mailflow_env, start, stop, wait_for
@@ -130,3 +133,37 @@ def _answered(relay, port: int, n: int, serve) -> float:
     started = time.monotonic()
     wait_for(lambda: len(relay.received) > before, SOON, f"answer {n}", (serve,))
     return time.monotonic() - started
+
+
+def test_a_batch_that_fails_is_logged_and_the_loop_goes_on(rt, caplog):
+    calls: list[int] = []
+
+    def batch() -> bool:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("the database went away")
+        return False
+
+    stop = threading.Event()
+    loop = threading.Thread(target=worker.run, args=(rt, "probe", batch, wakeup.OUTBOX, 0.01, stop))
+    loop.start()
+    wait_for(lambda: len(calls) >= 3, SOON, "more batches after the failure")
+    stop.set()
+    loop.join(SOON)
+    assert not loop.is_alive()
+    assert "probe batch failed" in caplog.text and "the database went away" in caplog.text
+
+
+def test_finding_nothing_to_claim_does_not_wait_for_the_write_lock(rt, tmp_path):
+    """SQLite: a worker woken while another process writes looks first, and takes the lock only for work."""
+    if is_postgres():
+        pytest.skip("PostgreSQL claims rows, not the database: SKIP LOCKED never waits")
+    other = sqlite3.connect(rt.db.database, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        started = time.monotonic()
+        assert outbox.claim("worker", 10, rt.now(), timedelta(minutes=5)) == []
+        assert time.monotonic() - started < rt.config.database.busy_timeout_seconds / 2
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
