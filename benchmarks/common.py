@@ -112,20 +112,49 @@ def scratch_runtime() -> Iterator[Runtime]:
             rt.close()
 
 
-class SinkHandler:
-    """Accepts everything; counts into a shared integer so the parent can check nothing was lost."""
+@dataclass
+class Sink:
+    """What the sink process shares: how many mails it took, and when (time.monotonic(), the same clock in every
+    process) it took the first and the last since `reset`."""
 
-    def __init__(self, counter) -> None:
-        self.counter = counter
+    count: "multiprocessing.sharedctypes.Synchronized"
+    first: "multiprocessing.sharedctypes.Synchronized"
+    last: "multiprocessing.sharedctypes.Synchronized"
+    total: "multiprocessing.sharedctypes.Synchronized"
+
+    def reset(self) -> None:
+        with self.count.get_lock():
+            self.count.value, self.first.value, self.last.value = 0, 0.0, 0.0
+
+    def rate(self) -> float:
+        """Mails per second from the first arrival to the last: what the sender kept up, whatever woke it."""
+        return (self.count.value - 1) / (self.last.value - self.first.value)
+
+    def wait_for(self, count: int, seconds: float = 300) -> None:
+        deadline = time.monotonic() + seconds
+        while self.count.value < count:
+            assert time.monotonic() < deadline, f"the sink got {self.count.value} of {count} mails"
+            time.sleep(0.005)
+
+
+class SinkHandler:
+    """Accepts everything and counts it, so the parent can check nothing was lost."""
+
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
 
     async def handle_DATA(self, server, session, envelope):
-        with self.counter.get_lock():
-            self.counter.value += 1
+        now = time.monotonic()
+        with self.sink.count.get_lock():
+            self.sink.count.value += 1
+            self.sink.total.value += 1
+            self.sink.first.value = self.sink.first.value or now
+            self.sink.last.value = now
         return "250 OK"
 
 
-def _serve_sink(port: int, counter, ready, stop) -> None:
-    controller = Controller(SinkHandler(counter), hostname="127.0.0.1", port=port)
+def _serve_sink(port: int, sink: Sink, ready, stop) -> None:
+    controller = Controller(SinkHandler(sink), hostname="127.0.0.1", port=port)
     controller.start()
     ready.set()
     stop.wait()
@@ -133,15 +162,17 @@ def _serve_sink(port: int, counter, ready, stop) -> None:
 
 
 @contextmanager
-def sink_server(port: int) -> Iterator["multiprocessing.sharedctypes.Synchronized"]:
+def sink_server(port: int) -> Iterator[Sink]:
     """An aiosmtpd sink in its own process, so it never competes with the measured code for the GIL."""
     ctx = multiprocessing.get_context("spawn")
-    counter, ready, stop = ctx.Value("i", 0), ctx.Event(), ctx.Event()
-    process = ctx.Process(target=_serve_sink, args=(port, counter, ready, stop), daemon=True)
+    count = ctx.Value("i", 0)
+    sink = Sink(count, ctx.Value("d", 0.0, lock=False), ctx.Value("d", 0.0, lock=False), ctx.Value("i", 0, lock=False))
+    ready, stop = ctx.Event(), ctx.Event()
+    process = ctx.Process(target=_serve_sink, args=(port, sink, ready, stop), daemon=True)
     process.start()
-    ready.wait(30)
+    assert ready.wait(30), "the sink did not start"
     try:
-        yield counter
+        yield sink
     finally:
         stop.set()
         process.join(10)
@@ -196,16 +227,17 @@ def serve(folder: Path, roles: tuple[str, ...] = (), name: str = "serve", **sett
     its log in `folder`. Yields once its inbound SMTP port answers."""
     env = serve_env(folder, **settings)
     args = [arg for role in roles for arg in ("--role", role)]
-    with started([sys.executable, "-m", "mailflow", "serve", *args], env, folder / f"{name}.log",
-                 int(env["MAILFLOW_INBOUND_SMTP_PORT"]), ready="mailflow serving roles") as process:
+    port = int(env["MAILFLOW_INBOUND_SMTP_PORT"]) if not roles or "inbound" in roles else 0
+    with started([sys.executable, "-m", "mailflow", "serve", *args], env, folder / f"{name}.log", port,
+                 ready="mailflow serving roles") as process:
         yield process
 
 
 @contextmanager
 def started(command: list[str], env: dict[str, str] | None, log: Path, port: int,
             ready: str = "") -> Iterator[Process]:
-    """A server process, once `port` takes connections and its output says `ready`; stopped with SIGTERM
-    (then killed) afterwards."""
+    """A server process, once `port` (unless 0) takes connections and its output says `ready`; stopped with
+    SIGTERM (then killed) afterwards."""
     with log.open("ab") as out:
         popen = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     process = Process(popen, port, log)
@@ -223,7 +255,7 @@ def started(command: list[str], env: dict[str, str] | None, log: Path, port: int
 
 def _wait_listening(process: Process, ready: str, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
-    while not (ready in process.log.read_text(errors="replace") and _listens(process.port)):
+    while not (ready in process.log.read_text(errors="replace") and (not process.port or _listens(process.port))):
         assert process.popen.poll() is None, f"{process.log.name} exited: {process.log.read_text()[-2000:]}"
         assert time.monotonic() < deadline, f"{process.log.name} did not start in {seconds} s"
         time.sleep(0.05)

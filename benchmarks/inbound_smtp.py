@@ -9,6 +9,7 @@ error fails the run; afterwards every server's stored rows are counted against w
 
 from __future__ import annotations
 
+import multiprocessing
 import smtplib
 import sqlite3
 import sys
@@ -144,7 +145,50 @@ def run(quick: bool) -> list[Result]:
         for connections in (1, 8):
             results += _measure(servers, url, connections, rounds, per_round)
         _check_stored(servers, url, folder)
+    if PG_SERVER:
+        results += scale_out(per_round * (1 if quick else 2))
     return results
+
+
+def scale_out(per_process: int) -> list[Result]:
+    """PostgreSQL: N `serve --role inbound` processes (N = 1, then 2: this machine's cores), each loaded by 8
+    connections from a client process of its own; the rate of each process and of all together."""
+    results = []
+    for count in (1, 2):
+        with scratch_folder() as folder, ExitStack() as stack:
+            doors = [stack.enter_context(serve(folder, ("inbound",), name=f"inbound{n}")) for n in range(count)]
+            for n, door in enumerate(doors):
+                Load(door.port, f"warm{n}", 8, 5).run()
+            rates = clients([door.port for door in doors], per_process)
+            total = count * per_process
+            assert stored(database_url(folder)) == total + 40 * count, "a message answered 250 was not stored"
+        # all of them over the slowest one's time: they ran side by side
+        results.append(Result(f"  PostgreSQL, {count} inbound process(es)", total / (per_process / min(rates)), "msgs/s",
+                              0.0, "report", f"per process {', '.join(f'{rate:,.0f}' for rate in rates)} msgs/s; "
+                              f"{per_process} messages each over 8 connections"))
+    return results
+
+
+def clients(ports: list[int], per_port: int) -> list[float]:
+    """Load every port at once, each from a client process of its own (one process's threads share a GIL)."""
+    ctx = multiprocessing.get_context("spawn")
+    answers = ctx.Queue()
+    workers = [ctx.Process(target=_client_process, args=(port, per_port, answers)) for port in ports]
+    for worker in workers:
+        worker.start()
+    got = [answers.get(timeout=600) for _ in workers]
+    for worker in workers:
+        worker.join(30)
+    failures = [answer for answer in got if isinstance(answer, str)]
+    assert not failures, failures[0]
+    return got
+
+
+def _client_process(port: int, count: int, answers) -> None:
+    try:
+        answers.put(Load(port, f"scale-{port}", 8, count // 8).run())
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which fails the run
+        answers.put(f"client of port {port}: {type(exc).__name__}: {exc}")
 
 
 def _measure(servers: list[Server], url: str, connections: int, rounds: int, per_round: int) -> list[Result]:
