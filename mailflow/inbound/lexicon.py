@@ -8,7 +8,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-__all__ = ["Cue", "Entry", "GENERIC_VETOES", "Lexicon", "Rule", "SIGNAL", "WORDS", "build", "fold", "rule", "words_of"]
+__all__ = ["Cue", "Entry", "GENERIC_VETOES", "Lexicon", "Rule", "SIGNAL", "WORDS", "build", "fold", "rule",
+"words_of"]
 
 LANGUAGES = ("fr", "nl", "en", "de")
 Words = Mapping[str, tuple[str, ...]]  # language → forms: "word", "several words", "stem*", "*suffix"
@@ -82,9 +83,11 @@ WORDS: dict[Cue, Words] = {
                "auriez vous l'amabilité", "je vous prie de", "ayez l'obligeance", "prière de", "je vous saurais gré",
                "ce serait gentil", "ce serait sympa"),
         "nl": ("aub", "a.u.b", "a u b", "alstublieft", "alsjeblieft", "graag", "gelieve", "ajb", "svp", "zoudt u",
-               "wil je", "wil jij", "mag ik vragen", "zou je", "vraag ik", "ik vraag", "wij vragen", "we vragen", "vriendelijk verzoek",
+               "wil je", "wil jij", "mag ik vragen", "zou je", "vraag ik", "ik vraag", "wij vragen", "we vragen",
+               "vriendelijk verzoek",
                "verzoek", "aanvraag", "alvast bedankt", "bedankt alvast", "alvast dank", "dank bij voorbaat",
-               "bij voorbaat dank", "mvg alvast", "wil u", "wilt u", "zou u zo vriendelijk", "zou u zo vriendelijk willen zijn",
+               "bij voorbaat dank", "mvg alvast", "wil u", "wilt u", "zou u zo vriendelijk",
+               "zou u zo vriendelijk willen zijn",
                "ik zou u dankbaar zijn", "wij zouden u dankbaar zijn", "liefst", "bij voorkeur", "zou fijn zijn",
                "zou leuk zijn", "vriendelijk gevraagd"),
         "en": ("please", "pls", "plz", "kindly", "request", "requesting", "thanks in advance", "thank you in advance",
@@ -103,7 +106,8 @@ WORDS: dict[Cue, Words] = {
                "est-ce possible", "possible de", "auriez-vous", "voudriez-vous", "voulez-vous", "pouvez-vous svp",
                "serait-ce possible", "est ce que vous pouvez", "est-ce que vous pourriez", "vous serait-il possible",
                "tu peux", "tu pourrais", "vous pouvez", "vous pourriez"),
-        "nl": ("kunt u", "kan u", "kunnen jullie", "kunnen u", "kun je", "kan je", "zou u", "zouden jullie", "mogen wij",
+        "nl": ("kunt u", "kan u", "kunnen jullie", "kunnen u", "kun je", "kan je", "zou u", "zouden jullie",
+               "mogen wij",
                "kunt u mij", "kan ik", "kunnen we", "zou ik", "zouden wij", "zouden we", "mogen we", "zoudt", "kunt",
                "kunnen", "kun", "wilt",
                "zou je", "mag ik", "kan ik", "is het mogelijk", "zou het mogelijk zijn", "kunt", "mogelijk om"),
@@ -146,7 +150,8 @@ WORDS: dict[Cue, Words] = {
                "te sturen", "te versturen", "te bezorgen", "op te sturen", "mailt", "verstuur", "verstuurt",
                "zendt", "doen toekomen", "toekomen", "laten geworden", "te mailen", "bezorg me", "stuur me"),
         "en": ("send", "resend", "re-send", "forward", "email me", "e-mail me", "mail me", "email it", "mail it",
-               "re-issue", "reissue", "provide", "share", "sending", "resending", "forwarding", "emailing", "send over",
+               "re-issue", "reissue", "provide", "share", "sending", "resending", "forwarding", "emailing",
+               "send over",
                "send through", "email it to me", "pass on", "get me", "send me"),
         "de": ("senden", "zusenden", "zuschicken", "schicken", "schicken sie", "senden sie", "übersenden",
                "übermitteln", "zukommen lassen", "nachsenden", "mailen", "zumailen", "weiterleiten", "sende",
@@ -242,10 +247,12 @@ WORDS: dict[Cue, Words] = {
     },
     Cue.COMPLAINT: {
         "fr": ("payé", "payée", "réglé", "réglée", "versé", "viré", "trop élevé", "trop élevée", "trop cher",
-               "élevé", "élevée", "erroné", "erronée", "erreur", "incorrect", "incorrecte", "faux", "fausse", "mauvaise", "mauvais",
+               "élevé", "élevée", "erroné", "erronée", "erreur", "incorrect", "incorrecte", "faux", "fausse",
+               "mauvaise", "mauvais",
                "contester", "conteste", "réclamation", "deux fois", "en double", "double facturation", "litige",
                "pas d'accord", "rappel", "remboursement", "rembourser", "montant"),
-        "nl": ("betaald", "voldaan", "overgemaakt", "te hoog", "hoog", "duur", "fout", "foutief", "foute", "verkeerd", "verkeerde",
+        "nl": ("betaald", "voldaan", "overgemaakt", "te hoog", "hoog", "duur", "fout", "foutief", "foute",
+               "verkeerd", "verkeerde",
                "onjuist", "vergissing", "betwist", "betwisten", "klacht", "dubbel", "twee keer", "tweemaal",
                "klopt niet", "niet akkoord", "herinnering", "aanmaning", "terugbetaling", "bedrag"),
         "en": ("paid", "settled", "too high", "too much", "expensive", "wrong", "incorrect", "error", "mistake",
@@ -333,7 +340,8 @@ WORDS: dict[Cue, Words] = {
     Cue.MAIL: {
         "fr": ("mail", "mails", "e-mail", "e-mails", "email", "emails", "courriel", "courriels", "message",
                "messages", "notification", "notifications", "notif", "notifs", "avis", "alerte", "alertes",
-               "ces mails", "ces messages", "envois", "ces envois", "newsletter", "*mail", "*mails", "averti", "avertie",
+               "ces mails", "ces messages", "envois", "ces envois", "newsletter", "*mail", "*mails", "averti",
+               "avertie",
                "avertir", "prévenu", "prévenue", "prévenir", "informé", "informée", "informer", "notifié",
                "notifiée", "notifier"),
         "nl": ("mail", "mails", "e-mail", "e-mails", "email", "emails", "mailtjes", "bericht", "berichten",
@@ -341,11 +349,13 @@ WORDS: dict[Cue, Words] = {
                "*berichten", "nieuwsbrief", "verwittigd", "verwittigen", "geïnformeerd", "informeren", "op de hoogte",
                "gemaild", "verwittiging"),
         "en": ("mail", "mails", "e-mail", "e-mails", "email", "emails", "message", "messages", "notification",
-               "notifications", "alerts", "alert", "notices", "notice", "newsletter", "mailings", "notify", "notified",
+               "notifications", "alerts", "alert", "notices", "notice", "newsletter", "mailings", "notify",
+               "notified",
                "inform", "informed", "alerted", "emailed"),
         "de": ("mail", "mails", "e-mail", "e-mails", "email", "emails", "nachricht", "nachrichten",
                "benachrichtigung", "benachrichtigungen", "mitteilung", "mitteilungen", "*mail", "*mails",
-               "*benachrichtigungen", "*nachrichten", "newsletter", "hinweise", "infomails", "informieren", "informiert",
+               "*benachrichtigungen", "*nachrichten", "newsletter", "hinweise", "infomails", "informieren",
+               "informiert",
                "benachrichtigen", "benachrichtigt", "verständigen", "verständigt"),
     },
     Cue.LINK: {
@@ -380,7 +390,8 @@ WORDS: dict[Cue, Words] = {
                "nicht mehr gültig", "fehlermeldung", "öffnet sich nicht", "funktionierte nicht", "kaputt"),
     },
     Cue.EXPIRED: {
-        "fr": ("expiré", "expirée", "a expiré", "est expiré", "périmé", "périmée", "plus valable", "n'est plus valable"),
+        "fr": ("expiré", "expirée", "a expiré", "est expiré", "périmé", "périmée", "plus valable",
+               "n'est plus valable"),
         "nl": ("verlopen", "vervallen", "is verlopen", "niet meer geldig", "verstreken"),
         "en": ("expired", "has expired", "is expired", "timed out", "out of date", "outdated"),
         "de": ("abgelaufen", "ist abgelaufen", "verfallen", "nicht mehr gültig", "veraltet"),
@@ -661,7 +672,7 @@ class Lexicon:
 
     def corrected(self, word: str) -> str | None:
         """The one known word `word` is a typo of (one letter wrong, missing, extra or swapped), else None."""
-        if len(word) < MIN_TYPO_LENGTH or word in self.phrases or not word.isalpha():
+        if not MIN_TYPO_LENGTH <= len(word) <= MAX_TYPO_LENGTH or word in self.phrases or not word.isalpha():
             return None
         near = {known for key in _deletions(word) for known in self.typos.get(key, ())}
         near = {known for known in near if _one_edit(word, known)}
@@ -669,11 +680,13 @@ class Lexicon:
 
 
 MIN_TYPO_LENGTH = 5  # shorter words are left alone ("stop", "help"): one letter off, they are other words
+MAX_TYPO_LENGTH = 24  # no known word is longer; a 100 kB "word" in hostile mail must cost nothing
 
 
 def _transliterated(text: str) -> str:
     """German as keyboards without umlauts write it: 'können' is also 'koennen'."""
-    for letter, spelled in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss"), ("Ä", "Ae"), ("Ö", "Oe"), ("Ü", "Ue")):
+    for letter, spelled in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss"), ("Ä", "Ae"), ("Ö", "Oe"), ("Ü",
+    "Ue")):
         text = text.replace(letter, spelled)
     return text
 

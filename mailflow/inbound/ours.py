@@ -16,6 +16,7 @@ _CATALOGUES = ("outbound.po", "inbound.po")
 _PLACEHOLDER = re.compile(r"%\(\w+\)s")
 _URL = re.compile(r"(?:https?://|www\.)\S+|<[^>]*@[^>]*>")
 _BARE_LINE_WORDS = 6  # shorter, a line of ours counts only with its link: "Stop these notifications: https://…"
+_LONGEST = 600  # characters: none of our lines (with its link) is longer
 
 
 def is_our_text(line: str, whole: bool = False) -> bool:
@@ -23,6 +24,8 @@ def is_our_text(line: str, whole: bool = False) -> bool:
 
     A person may well type "Stop these notifications" themselves; our footer always carries its link.
     """
+    if len(line) > _LONGEST:
+        return False
     words = " ".join(words_of(_URL.sub(" ", line)))
     if not words or not _pattern().fullmatch(words):
         return False

@@ -21,6 +21,10 @@ __all__ = ["ACT", "ASK", "Decision", "Intent", "Note", "Reading", "Span", "norma
 
 ACT = 0.8  # at least this sure: carried out
 ASK = 0.55  # at least this sure: asked back ("Did you mean …?"); below, staff read it
+# What people ask for is at the top of what they typed: reading further only costs time (a pasted log, a
+# 20 MB message). Staff still see the whole reply.
+READ_CHARACTERS = 6000
+READ_SUBJECT = 300
 
 
 class Decision(StrEnum):
@@ -116,7 +120,8 @@ def read_requests(subject: str, reply_text: str, echo: bool = False, answered: t
     answers, `echo`) and its trimmed reply. Quoted text is the trimmer's to remove; signatures are left out.
     `answered` names the document of the mail it answers: "send me this invoice again" is about it."""
     lex = the_lexicon()
-    title = strip_subject_prefixes(subject or "")
+    title = strip_subject_prefixes((subject or "")[:READ_SUBJECT])
+    reply_text = (reply_text or "")[:READ_CHARACTERS]
     heading = clauses_of(title, lex, signature=False)
     reading = Reading()
     if not (echo or has_reply_prefix(subject or "") and is_our_text(title, whole=True)):

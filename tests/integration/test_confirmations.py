@@ -137,7 +137,8 @@ def test_a_clear_request_beside_an_unsure_one_is_carried_out_and_the_other_asked
                                                                                  notice):
     factories.document(smtp_rt, number="F2026-0043")
     row = answer(smtp_rt, inbound_smtp, notice, "Pourriez-vous me renvoyer la facture F2026-0043 ?\nF2026-0042 svp")
-    assert "duplicate F2026-0043 (DL2123456) mailed" in row.action and "asked to confirm DUPLICATE F2026-0042" in row.action
+    assert "duplicate F2026-0043 (DL2123456) mailed" in row.action
+    assert "asked to confirm DUPLICATE F2026-0042" in row.action
     assert duplicates() == 1 and Confirmation.get().status == "pending"
 
 

@@ -59,7 +59,8 @@ def test_several_documents_and_several_requests_in_one_mail() -> None:
 
 
 def test_a_customer_number_written_as_such_says_where_to_look() -> None:
-    [intent] = read_requests("", "Pourriez-vous me renvoyer la facture F2026-0042 pour le numéro client DL5765432 ?").intents
+    text = "Pourriez-vous me renvoyer la facture F2026-0042 pour le numéro client DL5765432 ?"
+    [intent] = read_requests("", text).intents
     assert intent.args == ("F2026-0042",) and intent.customer == "DL5765432"
 
 
