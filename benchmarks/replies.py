@@ -11,12 +11,12 @@ from pathlib import Path
 
 from mailflow.inbound.requests import Decision, Intent, read_requests
 from mailflow.inbound.trimming import trim_reply
+from mailflow.models import LANGUAGES
 from mailflow.validation import number_key
 
 __all__ = ["ReplyCase", "RequestResult", "RequestScore", "replies_dir", "reply_cases", "request_results",
            "request_scores"]
 
-LANGUAGES = ("fr", "nl", "en", "de")
 PEOPLE = {"fr": ("Marie Dupont", "marie.dupont@garage-dupont.be", "Marie", "Garage Dupont SRL"),
           "nl": ("Jan Peeters", "jan@peeters-transport.be", "Jan", "Peeters Transport BV"),
           "en": ("John Smith", "john@smith-logistics.co.uk", "John", "Smith Logistics Ltd"),

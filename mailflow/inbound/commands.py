@@ -36,7 +36,7 @@ class Takes(StrEnum):
     FREQUENCY = "frequency"  # one of HOW_OFTEN, from the words that say it
 
 
-class Asked(Protocol):
+class Requested(Protocol):
     """A command as read from a message (see requests.Intent)."""
 
     name: CommandName
@@ -110,9 +110,8 @@ def command_words() -> list[tuple[str, Words]]:
             for tag, forms in c.words.items()]
 
 
-# Asking, and being able to tell what is asked about: "pourriez-vous", "graag", "bitte", "send me…".
+# Asking: "pourriez-vous", "graag", "bitte", "send me…".
 ASKS = SIGNAL
-DOCUMENT_REF = {Cue.NUMBER, Cue.DOCUMENT, "copy"}
 
 
 # --- help ---------------------------------------------------------------------------------------------------
@@ -301,7 +300,7 @@ def _send_duplicate(req: Request, document: Document) -> Result:
                   f"duplicate {number} ({document.customer.number}) mailed", True, request.outbox)
 
 
-def customer_scope(commands: list[Asked], user: User) -> tuple[list[Asked], Customer | None]:
+def customer_scope(commands: list[Requested], user: User) -> tuple[list[Requested], Customer | None]:
     """Where DUPLICATE looks: a customer number the user sees, written as such ("client DL5765432") or where
     document numbers go (`DUPLICATE F2026-0042 DL5765432`), says where to look rather than naming a document."""
     visible = {c.number: c for c in customers_of(user)}

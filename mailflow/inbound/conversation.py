@@ -4,8 +4,8 @@ those questions honoured, anything else to the staff queue."""
 from __future__ import annotations
 
 from mailflow.inbound import answers, confirmations
-from mailflow.inbound.commands import COMMANDS, Asked, Request, Result, customer_scope, refused
-from mailflow.inbound.confirmations import Answer, ConfirmationStatus
+from mailflow.inbound.commands import COMMANDS, Request, Result, customer_scope, refused
+from mailflow.inbound.confirmations import Answer, Asked, ConfirmationStatus
 from mailflow.inbound.outcome import Outcome
 from mailflow.inbound.requests import Decision, Intent
 from mailflow.inbound.understanding import Understanding

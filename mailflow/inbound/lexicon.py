@@ -11,7 +11,6 @@ from enum import StrEnum
 __all__ = ["Cue", "Entry", "GENERIC_VETOES", "Lexicon", "Rule", "SIGNAL", "WORDS", "build", "fold", "rule",
 "words_of"]
 
-LANGUAGES = ("fr", "nl", "en", "de")
 Words = Mapping[str, tuple[str, ...]]  # language → forms: "word", "several words", "stem*", "*suffix"
 
 
