@@ -167,3 +167,33 @@ def test_finding_nothing_to_claim_does_not_wait_for_the_write_lock(rt, tmp_path)
     finally:
         other.execute("ROLLBACK")
         other.close()
+
+
+def test_the_postgres_listener_comes_back_after_losing_its_connection(rt):
+    """A restarted server or a dropped connection: the listener reconnects, wakes everyone once (what was
+    committed meanwhile went unheard) and hears the next commits."""
+    if not is_postgres():
+        pytest.skip("SQLite has no connection to lose: serve checks PRAGMA data_version")
+    signal = rt.wakeups.subscribe(wakeup.OUTBOX)
+    with wakeup.listening(rt.wakeups, rt.db, rt.config.database.url, 0.05):
+        wait_for(lambda: _listeners(rt) == 1, SOON, "the listener connected")
+        signal.wait(0)
+        rt.db.execute_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE %s "
+                          "AND datname = current_database()", ("LISTEN%",))
+        wait_for(lambda: signal.wait(0.05), SOON, "the wakeup after reconnecting")
+        with rt.db.atomic():
+            outbox.enqueue(mail(1), rt.now())
+        _forget_own_wakeups(rt, signal)
+        rt.db.execute_sql("SELECT pg_notify(%s, '')", (wakeup.CHANNELS[wakeup.OUTBOX],))
+        wait_for(lambda: signal.wait(0.05), SOON, "a notification heard after reconnecting")
+
+
+def _listeners(rt) -> int:
+    query = "SELECT COUNT(*) FROM pg_stat_activity WHERE query LIKE %s AND datname = current_database()"
+    return rt.db.execute_sql(query, ("LISTEN%",)).fetchone()[0]
+
+
+def _forget_own_wakeups(rt, signal) -> None:
+    """The enqueue woke the signal in this process and through NOTIFY: let both pass before the real check."""
+    time.sleep(0.3)
+    signal.wait(0)
