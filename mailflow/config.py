@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import tomllib
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -142,6 +143,12 @@ class IssuerConfig:
     prefix: str = ""
     name: str = ""
     api_key: str = ""
+    from_address: str = ""  # empty: [outbound] from_address
+    from_name: str = ""  # empty: the issuer's name
+    support_address: str = ""  # empty: the From address
+    colour: str = ""  # CSS hex colour of the issuer's mails and pages; empty: mailflow's own
+    logo: str = ""  # path of a PNG or SVG logo (relative to this file's folder); empty: the name in text
+    footer: str = ""  # a line under every mail (company details); empty: none
 
 
 @dataclass
@@ -315,7 +322,17 @@ def _validate_issuers(issuers: list[IssuerConfig]) -> None:
                "[[issuers]] prefix", f"must be upper-case letters and digits, got {issuer.prefix!r}")
         _check(bool(issuer.name), "[[issuers]] name", f"is empty for prefix {issuer.prefix}")
         _check(issuer.prefix not in seen, "[[issuers]] prefix", f"{issuer.prefix} is configured twice")
+        _check(_is_address_or_empty(issuer.from_address), "[[issuers]] from_address",
+               f"must be an email address for prefix {issuer.prefix}")
+        _check(_is_address_or_empty(issuer.support_address), "[[issuers]] support_address",
+               f"must be an email address for prefix {issuer.prefix}")
+        _check(not issuer.colour or re.fullmatch(r"#[0-9a-fA-F]{6}", issuer.colour) is not None,
+               "[[issuers]] colour", f"must be #rrggbb for prefix {issuer.prefix}")
         seen.add(issuer.prefix)
+
+
+def _is_address_or_empty(value: str) -> bool:
+    return not value or re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value) is not None
 
 
 def _is_zone(name: str) -> bool:
