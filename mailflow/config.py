@@ -8,7 +8,7 @@ import secrets
 import tomllib
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any, get_args, get_origin, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mailflow.errors import ConfigError
@@ -95,6 +95,37 @@ class InboundConfig:
     unsigned_answers_per_day: int = 3
     poll_seconds: float = 2.0
     lease_seconds: int = 300
+    # Authentication-Results are believed only from this authserv-id (the MTA in front); empty: from none
+    authserv_id: str = ""
+    dmarc: str = "enforce"  # off | report | enforce: commands with effects need a DMARC pass where required
+
+
+@dataclass
+class DkimKeyConfig:
+    """A key given by path instead of generated: the operator rotates it by changing this entry."""
+
+    domain: str = ""
+    selector: str = ""
+    path: str = ""
+
+
+@dataclass
+class DkimConfig:
+    enabled: bool = True
+    key_dir: str = "db/dkim"
+    keys: list[DkimKeyConfig] = field(default_factory=list)
+    retire_days: int = 7
+
+
+@dataclass
+class DnsConfig:
+    nameservers: list[str] = field(default_factory=list)
+    timeout_seconds: float = 5.0
+    spf_ips: list[str] = field(default_factory=list)
+    spf_includes: list[str] = field(default_factory=list)
+    dmarc_rua: str = ""
+    dmarc_policy: str = "none"
+    reply_mx: str = ""
 
 
 @dataclass
@@ -163,6 +194,8 @@ class Config:
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     bounces: BouncesConfig = field(default_factory=BouncesConfig)
+    dkim: DkimConfig = field(default_factory=DkimConfig)
+    dns: DnsConfig = field(default_factory=DnsConfig)
     issuers: list[IssuerConfig] = field(default_factory=list)
     root: Path = PROJECT_ROOT
 
@@ -207,11 +240,19 @@ def _build(cls: type, data: Any, prefix: str) -> Any:
 def _convert(kind: Any, value: Any, key: str) -> Any:
     if is_dataclass(kind):
         return _build(kind, value, _section(key))
-    if kind == list[IssuerConfig]:
+    table = _table_of(kind)
+    if table is not None:
+        name = _section(key)
         if not isinstance(value, list):
-            raise ConfigError(f"{key} must be an array of tables ([[issuers]])")
-        return [_build(IssuerConfig, item, "issuers") for item in value]
+            raise ConfigError(f"{key} must be an array of tables ([[{name}]])")
+        return [_build(table, item, name) for item in value]
     return _scalar(kind, value, key)
+
+
+def _table_of(kind: Any) -> type | None:
+    """The dataclass of an array of tables (`list[IssuerConfig]`: [[issuers]]), else None."""
+    args = get_args(kind)
+    return args[0] if get_origin(kind) is list and args and is_dataclass(args[0]) else None
 
 
 def _section(key: str) -> str:
@@ -274,6 +315,8 @@ def _sections(config: Config) -> list[tuple[str, Any]]:
 
 
 def _from_env(kind: Any, raw: str, var: str) -> Any:
+    if _table_of(kind) is not None:
+        raise ConfigError(f"environment variable {var}: an array of tables is set in the configuration file only")
     try:
         if kind is bool:
             return {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}[raw.lower()]
@@ -306,6 +349,17 @@ def validate(config: Config) -> None:
                            ("[inbound.imap] port", config.inbound.imap.port)):
         _check(0 <= port <= 65535, port_key, "must be a TCP port (0..65535)")
     _validate_issuers(config.issuers)
+    _validate_authentication(config)
+
+
+def _validate_authentication(config: Config) -> None:
+    _check(config.inbound.dmarc in ("off", "report", "enforce"), "[inbound] dmarc", "must be off, report or enforce")
+    _check(config.dns.dmarc_policy in ("none", "quarantine", "reject"), "[dns] dmarc_policy",
+           "must be none, quarantine or reject")
+    _check(config.dns.timeout_seconds > 0, "[dns] timeout_seconds", "must be positive")
+    _check(config.dkim.retire_days >= 0, "[dkim] retire_days", "must be 0 or more")
+    for key in config.dkim.keys:
+        _check(bool(key.domain and key.selector and key.path), "[[dkim.keys]]", "needs domain, selector and path")
 
 
 def _validate_smtp_caps(smtp: SmtpInboundConfig) -> None:

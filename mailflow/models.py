@@ -226,6 +226,9 @@ class InboundMessage(BaseModel):
     lease_until = DateTimeField(null=True)
     processed_at = DateTimeField(null=True)
     raw_purged_at = DateTimeField(null=True)
+    client_ip = CharField(max_length=45, null=True)  # the SMTP client, where known: SPF is checked for it
+    helo = CharField(max_length=255, null=True)
+    authentication = TextField(null=True)  # JSON: DKIM, SPF and DMARC as checked (inbound/authentication.py)
 
     class Meta:
         indexes = ((("status", "received_at"), False),)

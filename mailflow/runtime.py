@@ -38,7 +38,11 @@ class Runtime:
 
     @cached_property
     def transport(self) -> Transport:
-        return self.transport_override or make_transport(self.config.outbound, self.config.root)
+        transport = self.transport_override or make_transport(self.config.outbound, self.config.root)
+        if not self.config.dkim.enabled:
+            return transport
+        from mailflow.outbound.dkim import DkimSigner, KeyStore, SigningTransport  # noqa: PLC0415 - delivery only
+        return SigningTransport(transport, DkimSigner(KeyStore(self.config)))
 
     @cached_property
     def wakeups(self) -> Hub:

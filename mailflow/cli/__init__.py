@@ -10,7 +10,7 @@ import click
 import psycopg2
 from peewee import DatabaseError, DataError, IntegrityError, InterfaceError
 
-from mailflow.cli import customers, documents, inbound, outbox, scheduler, service, web
+from mailflow.cli import customers, dns, documents, inbound, outbox, scheduler, service, web
 from mailflow.cli.state import CliState
 from mailflow.db import first_line, is_busy, redacted
 from mailflow.errors import Conflict, MailflowError, StorageError, ValidationError
@@ -68,7 +68,7 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     ctx.call_on_close(state.close)
 
 
-for module in (service, customers, documents, outbox, scheduler, inbound, web):
+for module in (service, customers, documents, outbox, scheduler, inbound, web, dns):
     module.register(cli)
 
 

@@ -18,9 +18,13 @@ def register(cli: click.Group) -> None:
 
 @click.command()
 def init() -> None:
-    """Create or upgrade the database schema."""
+    """Create or upgrade the database schema; make a DKIM key for each From domain that has none."""
     rt = runtime()
     click.echo(f"database ready at schema version {current_version(rt.db)}: {redacted(rt.config.database.url)}")
+    if rt.config.dkim.enabled:
+        from mailflow.outbound.dkim import KeyStore  # noqa: PLC0415 - cryptography only when needed
+        for made in KeyStore(rt.config).ensure(rt.now()):
+            click.echo(f"DKIM key {made.selector} made for {made.domain}: publish it (`mailflow dns`)")
 
 
 @click.command()
