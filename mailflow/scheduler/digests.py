@@ -27,7 +27,7 @@ from urllib.parse import quote_plus
 from babel.dates import format_date, format_interval
 from peewee import JOIN, chunked, fn
 
-from mailflow import bulk, i18n, issuers, tokens
+from mailflow import bulk, i18n, tokens
 from mailflow.clock import naive_utc
 from mailflow.db import database
 from mailflow.models import Access, Customer, Digest, Document, Issuer, Notification, User, View
@@ -334,12 +334,11 @@ def request(rt: Runtime, pending: Pending, period: Period, invitation_url: str |
     """The digest mail; `invitation_url` (the activation link) for someone who has not activated yet."""
     user = pending.user
     context = {"groups": [_group_context(rt, group) for group in pending.groups], "frequency": period.frequency,
-               "period_label": period_label(period, user.language)}
+               "period_label": period_label(period, user.language), "issuer_name": _issuer_name(rt, pending)}
     if invitation_url:
         context |= {"invitation_url": invitation_url, "action_url": invitation_url,
                     "action_label": i18n.gettext(user.language, "Activate my account")}
-    face = issuers.face_of_numbers(rt.config, [group.customer.number for group in pending.groups])
-    return mails.MailRequest(user, "digest", "digest", "digest", context, unsubscribe=True, face=face)
+    return mails.MailRequest(user, "digest", "digest", "digest", context, unsubscribe=True)
 
 
 @dataclass(slots=True)
@@ -362,6 +361,11 @@ def viewer_link(rt: Runtime, group: Group) -> str:
     # as urlencode would write it, in a quarter of the time: ISO dates have nothing to quote
     return rt.url(f"documents?customer={quote_plus(group.customer.number)}&date_from={min(days).isoformat()}"
                   f"&date_to={max(days).isoformat()}")
+
+
+def _issuer_name(rt: Runtime, pending: Pending) -> str:
+    names = {group.customer.issuer_name for group in pending.groups}
+    return names.pop() if len(names) == 1 else rt.config.outbound.from_name
 
 
 @lru_cache(maxsize=64)  # the same few labels for every recipient of a run; Babel's intervals are slow
