@@ -66,5 +66,11 @@ def long_date(day: date, code: str | None) -> str:
     return format_date(day, format="long", locale=locale_for(code))
 
 
-def moment(when: datetime, code: str | None, tz: str = "Europe/Brussels") -> str:
+def moment(when: datetime, code: str | None, tz: str) -> str:
+    """A date and time in the zone people live in ([scheduler] timezone)."""
     return format_datetime(when, format="medium", tzinfo=tz, locale=locale_for(code))
+
+
+def colon(code: str | None) -> str:
+    """A colon between a label and its value: French puts a no-break space before it ("Date : …")."""
+    return "\u00a0: " if language(code) == "fr" else ": "

@@ -12,7 +12,7 @@ from mailflow.inbound.lexicon import words_of
 
 __all__ = ["is_our_text"]
 
-_CATALOGUES = ("outbound.po", "inbound.po")
+_CATALOGUES = ("outbound.po", "inbound.po", "portal.po")
 _PLACEHOLDER = re.compile(r"%\(\w+\)s")
 _URL = re.compile(r"(?:https?://|www\.)\S+|<[^>]*@[^>]*>")
 _BARE_LINE_WORDS = 6  # shorter, a line of ours counts only with its link: "Stop these notifications: https://…"

@@ -36,6 +36,7 @@ class Attachment:
     content: bytes
     maintype: str = "application"
     subtype: str = "pdf"
+    content_id: str = ""  # set: shown inside the HTML part (cid:…), in a multipart/related beside it
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class Envelope:
     auto_submitted: str = "auto-generated"
     in_reply_to: str | None = None
     attachments: tuple[Attachment, ...] = field(default_factory=tuple)
+    inline: tuple[Attachment, ...] = ()  # images the HTML shows by Content-ID (an issuer's logo): no remote images
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,10 @@ def one_line(value: str) -> str:
 
 
 def compose(sender: Sender, envelope: Envelope, rendered: Rendered, message_id: str, now: datetime) -> bytes:
-    content = multipart("alternative", (text_part(rendered.text, "plain"), text_part(rendered.html, "html")))
+    html = text_part(rendered.html, "html")
+    if envelope.inline:
+        html = multipart("related", (html, *map(attachment_part, envelope.inline)))
+    content = multipart("alternative", (text_part(rendered.text, "plain"), html))
     if envelope.attachments:
         content = multipart("mixed", (content, *map(attachment_part, envelope.attachments)))
     lines = [*_address_headers(sender, envelope), header("Subject", one_line(rendered.subject)),
@@ -199,8 +204,10 @@ _encode_qp_line = lru_cache(maxsize=4096)(_encode_qp)
 
 def attachment_part(item: Attachment) -> Part:
     encoded = base64.encodebytes(item.content).replace(b"\n", b"\r\n")
+    placed = (f"Content-ID: <{item.content_id}>", f"Content-Disposition: inline; {_filename(item.filename)}")
     return Part((f"Content-Type: {item.maintype}/{item.subtype}", "Content-Transfer-Encoding: base64",
-                 f"Content-Disposition: attachment; {_filename(item.filename)}"), encoded)
+                 *(placed if item.content_id else (f"Content-Disposition: attachment; {_filename(item.filename)}",))),
+                encoded)
 
 
 def _filename(name: str) -> str:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
-from mailflow import i18n, tokens
+from mailflow import i18n, issuers, tokens
+from mailflow.issuers import Face
 from mailflow.models import Access, Customer, Document, Outbox, User
 from mailflow.outbound import outbox
-from mailflow.outbound.composer import Attachment, Envelope, compose, new_message_id
+from mailflow.outbound.composer import Attachment, Envelope, Sender, compose, new_message_id
 from mailflow.runtime import Runtime
 from mailflow.storage import read_pdf
 
@@ -29,6 +32,7 @@ class MailRequest:
     auto_submitted: str = "auto-generated"
     in_reply_to: str | None = None
     attachments: tuple[Attachment, ...] = ()
+    face: Face | None = None  # None: the face of `customer`'s issuer, or without one the user's (own_face)
 
 
 def queue(rt: Runtime, req: MailRequest) -> Outbox:
@@ -39,27 +43,51 @@ def queue(rt: Runtime, req: MailRequest) -> Outbox:
 def prepare(rt: Runtime, req: MailRequest) -> outbox.Mail:
     """Render and compose one mail without touching the database, for callers that enqueue many at once."""
     customer_id = req.customer.id if req.customer else None
-    reply = rt.reply_token(req.user.id, customer_id, req.purpose)
+    face = req.face or (issuers.face(rt.config, req.customer) if req.customer else own_face(rt, req.user))
+    reply = rt.reply_token(req.user.id or 0, customer_id, req.purpose)  # id None: an address with no account
     envelope = Envelope(
         to_address=req.user.email, to_name=req.user.display_name, language=req.user.language,
         reply_token=reply, auto_submitted=req.auto_submitted, in_reply_to=req.in_reply_to,
         unsubscribe_token=rt.reply_token(req.user.id, customer_id, "unsubscribe") if req.unsubscribe else None,
-        attachments=req.attachments)
-    context = _base_context(rt, req, envelope)
+        attachments=req.attachments, inline=logo(face, rt.config.outbound.reply_domain))
+    context = _base_context(rt, req, envelope, face)
     rendered = rt.renderer.render(req.template, req.user.language, **context)
     message_id = new_message_id(rt.config.outbound.reply_domain)
-    raw = compose(rt.sender, envelope, rendered, message_id, rt.now())
-    return outbox.Mail(message_id, raw, req.user.email, rendered.subject, req.kind, req.user, req.customer,
-                       req.document)
+    raw = compose(sender_of(rt.sender, face), envelope, rendered, message_id, rt.now())
+    return outbox.Mail(message_id, raw, req.user.email, rendered.subject, req.kind,
+                       req.user if req.user.id else None, req.customer, req.document)
 
 
-def _base_context(rt: Runtime, req: MailRequest, envelope: Envelope) -> dict[str, Any]:
-    issuer = req.customer.issuer.name if req.customer else rt.config.outbound.from_name
+@lru_cache(maxsize=64)
+def sender_of(base: Sender, face: Face) -> Sender:
+    """The sender of mail with this face: its From; the reply domain and links stay mailflow's."""
+    return replace(base, from_address=face.from_address, from_name=face.from_name)
+
+
+LOGO_TYPES = {".png": "png", ".svg": "svg+xml", ".jpg": "jpeg", ".jpeg": "jpeg", ".gif": "gif"}
+
+
+def logo(face: Face, domain: str) -> tuple[Attachment, ...]:
+    """The face's logo as an inline part the HTML shows by Content-ID (mail programs block remote images)."""
+    if face.logo_path is None:
+        return ()
+    path = face.logo_path
+    return (Attachment(f"logo{path.suffix.lower()}", _read_logo(path, path.stat().st_mtime_ns), "image",
+                       LOGO_TYPES.get(path.suffix.lower(), "png"), f"logo.{face.prefix.lower()}@{domain}"),)
+
+
+@lru_cache(maxsize=16)
+def _read_logo(path: Path, mtime: int) -> bytes:
+    return path.read_bytes()  # the same few bytes in every mail of the issuer: read once per version of the file
+
+
+def _base_context(rt: Runtime, req: MailRequest, envelope: Envelope, face: Face) -> dict[str, Any]:
     unsubscribe = rt.url(f"unsubscribe/{envelope.unsubscribe_token}") if envelope.unsubscribe_token else None
-    base = {"user": req.user, "customer": req.customer, "document": req.document, "issuer_name": issuer,
+    base = {"user": req.user, "customer": req.customer, "document": req.document, "issuer_name": face.name,
             "viewer_url": rt.url("documents"), "unsubscribe_url": unsubscribe, "action_url": None,
-            "action_label": "", "invitation_url": None,
-            "invitation_days": rt.config.security.invitation_days}
+            "action_label": "", "invitation_url": None, "colour": face.colour, "ink": face.ink, "issuer_footer": face.footer,
+            "logo_cid": envelope.inline[0].content_id if envelope.inline else "", "help_url": rt.url("help"),
+            "support_address": face.support_address, "invitation_days": rt.config.security.invitation_days}
     if req.document is not None:
         base["document_type_label"] = TYPE_LABELS[req.document.type]
     return base | req.context
@@ -117,12 +145,22 @@ def duplicate(rt: Runtime, user: User, document: Document, auto_submitted: str =
                                  auto_submitted=auto_submitted, in_reply_to=in_reply_to, attachments=(pdf,)))
 
 
+def own_face(rt: Runtime, user: User) -> Face:
+    """The face of mail about a person's whole account (login links, invitations, answers naming no customer
+    number): the issuer of their first customer number in number order. Someone with numbers of several
+    issuers sees the first one's name, colour and support address on these mails (the link opens the same
+    viewer for all of them), and each issuer's own on the mails about its documents."""
+    first = (Customer.select(Customer.number).join(Access, on=(Access.customer == Customer.id))
+             .where(Access.user == user).order_by(Customer.number).first())
+    return issuers.face_of_numbers(rt.config, [first.number] if first else [])
+
+
 def login(rt: Runtime, user: User, auto_submitted: str = "auto-generated", in_reply_to: str | None = None) -> Outbox:
     link = login_link(rt, user)
     label = i18n.gettext(user.language, "Log in")
     context = {"action_url": link, "action_label": label, "minutes": rt.config.security.login_link_minutes}
-    return queue(rt, MailRequest(user, "login_link", "login", "login", context,
-                                 auto_submitted=auto_submitted, in_reply_to=in_reply_to))
+    return queue(rt, MailRequest(user, "login_link", "login", "login", context, auto_submitted=auto_submitted,
+                                 in_reply_to=in_reply_to))
 
 
 def invitation(rt: Runtime, user: User, auto_submitted: str = "auto-generated",
@@ -132,5 +170,5 @@ def invitation(rt: Runtime, user: User, auto_submitted: str = "auto-generated",
     link = invitation_link(rt, user)
     label = i18n.gettext(user.language, "Activate my account")
     return queue(rt, MailRequest(user, "invitation", "invitation", "invitation",
-                                 {"action_url": link, "action_label": label},
-                                 auto_submitted=auto_submitted, in_reply_to=in_reply_to))
+                                 {"action_url": link, "action_label": label}, auto_submitted=auto_submitted,
+                                 in_reply_to=in_reply_to))

@@ -51,6 +51,7 @@ def make_environment(language: str, folder: Path = EMAIL_TEMPLATES) -> Environme
     env.filters["money"] = lambda cents, currency="EUR": i18n.money(cents, language, currency)
     env.filters["longdate"] = lambda day: i18n.long_date(day, language)
     env.globals["language"] = language
+    env.globals["colon"] = i18n.colon(language)
     return env
 
 

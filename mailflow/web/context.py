@@ -47,7 +47,7 @@ class WebState:
     @classmethod
     def of(cls, rt: Runtime) -> "WebState":
         key = hmac.new(secret_key(rt.config), b"mailflow web flash", hashlib.sha256).digest()
-        return cls(rt, Pages(), key, rt.config.web.base_url.startswith("https://"))
+        return cls(rt, Pages(rt.config.scheduler.timezone), key, rt.config.web.base_url.startswith("https://"))
 
     @property
     def session_cookie(self) -> str:

@@ -16,48 +16,50 @@ from mailflow.config import PROJECT_ROOT
 
 WEB_TEMPLATES = PROJECT_ROOT / "templates" / "web"
 UI_LANGUAGES = ("fr", "nl", "en", "de")
-LOCAL_ZONE = ZoneInfo("Europe/Brussels")
 LANGUAGE_NAMES = {"fr": "Français", "nl": "Nederlands", "en": "English", "de": "Deutsch"}
 
 
-def make_environment(language: str, folder: Path = WEB_TEMPLATES) -> Environment:
+def make_environment(language: str, zone: str, folder: Path = WEB_TEMPLATES) -> Environment:
+    """Pages in `language`; dates and times shown in `zone` ([scheduler] timezone)."""
     env = Environment(loader=FileSystemLoader(str(folder)), autoescape=select_autoescape(default=True),
                       extensions=["jinja2.ext.i18n"], trim_blocks=True,
                       lstrip_blocks=True, auto_reload=False)
     env.install_gettext_translations(i18n.translations(language), newstyle=True)
     env.filters["money"] = lambda cents, currency="EUR": i18n.money(cents, language, currency)
-    env.filters["day"] = lambda day: _day(day, language)
-    env.filters["moment"] = lambda when: _moment(when, language)
-    env.globals.update(lang=language, language_names=LANGUAGE_NAMES, ui_languages=UI_LANGUAGES)
+    env.filters["day"] = lambda day: _day(day, language, ZoneInfo(zone))
+    env.filters["moment"] = lambda when: _moment(when, language, zone)
+    env.globals.update(lang=language, language_names=LANGUAGE_NAMES, ui_languages=UI_LANGUAGES,
+                       colon=i18n.colon(language))
     env.globals["m"] = env.get_template("macros.html").module  # form helpers, in every page
     return env
 
 
-def _day(value: datetime | date, language: str) -> str:
+def _day(value: datetime | date, language: str, zone: ZoneInfo) -> str:
     if isinstance(value, datetime):  # stored instants are UTC; people read their local date
-        value = value.replace(tzinfo=value.tzinfo or timezone.utc).astimezone(LOCAL_ZONE).date()
+        value = value.replace(tzinfo=value.tzinfo or timezone.utc).astimezone(zone).date()
     return format_date(value, "medium", locale=i18n.locale_for(language))
 
 
-def _moment(when: datetime | date | None, language: str) -> str:
+def _moment(when: datetime | date | None, language: str, zone: str) -> str:
     if when is None:
         return ""
     if isinstance(when, datetime):
-        return i18n.moment(when.replace(tzinfo=when.tzinfo or timezone.utc), language)
+        return i18n.moment(when.replace(tzinfo=when.tzinfo or timezone.utc), language, zone)
     return format_date(when, "medium", locale=i18n.locale_for(language))
 
 
 class Pages:
     """Renders `templates/web/NAME` in a language; environments are built on first use."""
 
-    def __init__(self, folder: Path = WEB_TEMPLATES) -> None:
+    def __init__(self, zone: str, folder: Path = WEB_TEMPLATES) -> None:
+        self._zone = zone
         self._folder = folder
         self._envs: dict[str, Environment] = {}
 
     def env(self, language: str) -> Environment:
         code = i18n.language(language)
         if code not in self._envs:
-            self._envs[code] = make_environment(code, self._folder)
+            self._envs[code] = make_environment(code, self._zone, self._folder)
         return self._envs[code]
 
     def html(self, name: str, language: str, **context: Any) -> str:
