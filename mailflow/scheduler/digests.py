@@ -27,7 +27,7 @@ from urllib.parse import quote_plus
 from babel.dates import format_date, format_interval
 from peewee import JOIN, chunked, fn
 
-from mailflow import bulk, i18n, tokens
+from mailflow import bulk, i18n, issuers, tokens
 from mailflow.clock import naive_utc
 from mailflow.db import database
 from mailflow.models import Access, Customer, Digest, Document, Issuer, Notification, User, View
@@ -42,7 +42,7 @@ DIGEST_KEY = (Digest.user, Digest.frequency, Digest.period_start)
 RECIPIENT_FIELDS = (User.id, User.email, User.first_name, User.last_name, User.language, User.activated_at)
 
 
-@dataclass(slots=True)  # not frozen: that sets each field through object.__setattr__, 0.5 µs a document
+@dataclass(slots=True)  # not frozen: that sets each field through object.__setattr__ (benchmarks/README.md)
 class Listed:
     """A document as a digest lists it; read as plain columns, since building models cost more than rendering."""
 
@@ -173,7 +173,7 @@ def _notes(user_ids: list[int], period: Period) -> list[tuple]:
     return database.execute(query).fetchall()
 
 
-# SQLite gives dates back as text, and a run's documents share a few days: each is parsed once (0.8 µs)
+# SQLite gives dates back as text, and a run's documents share a few days: each is parsed once
 _day = lru_cache(maxsize=256)(Document.date.python_value)
 
 
@@ -334,11 +334,12 @@ def request(rt: Runtime, pending: Pending, period: Period, invitation_url: str |
     """The digest mail; `invitation_url` (the activation link) for someone who has not activated yet."""
     user = pending.user
     context = {"groups": [_group_context(rt, group) for group in pending.groups], "frequency": period.frequency,
-               "period_label": period_label(period, user.language), "issuer_name": _issuer_name(rt, pending)}
+               "period_label": period_label(period, user.language)}
     if invitation_url:
         context |= {"invitation_url": invitation_url, "action_url": invitation_url,
                     "action_label": i18n.gettext(user.language, "Activate my account")}
-    return mails.MailRequest(user, "digest", "digest", "digest", context, unsubscribe=True)
+    face = issuers.face_of_numbers(rt.config, [group.customer.number for group in pending.groups])
+    return mails.MailRequest(user, "digest", "digest", "digest", context, unsubscribe=True, face=face)
 
 
 @dataclass(slots=True)
@@ -358,14 +359,9 @@ def _group_context(rt: Runtime, group: Group) -> ShownGroup:
 def viewer_link(rt: Runtime, group: Group) -> str:
     """The viewer filtered to this customer number and the dates of the listed documents."""
     days = [entry.document.date for entry in group.entries]
-    # as urlencode would write it, in a quarter of the time: ISO dates have nothing to quote
+    # as urlencode would write it, without its per-value quoting: ISO dates have nothing to quote
     return rt.url(f"documents?customer={quote_plus(group.customer.number)}&date_from={min(days).isoformat()}"
                   f"&date_to={max(days).isoformat()}")
-
-
-def _issuer_name(rt: Runtime, pending: Pending) -> str:
-    names = {group.customer.issuer_name for group in pending.groups}
-    return names.pop() if len(names) == 1 else rt.config.outbound.from_name
 
 
 @lru_cache(maxsize=64)  # the same few labels for every recipient of a run; Babel's intervals are slow
