@@ -248,6 +248,21 @@ for _field in (InboundMessage.user, InboundMessage.customer, InboundMessage.outb
     where_set_index(_field)
 
 
+class InboundMention(BaseModel):
+    """A customer number or document an inbound message names, so staff find the message from either."""
+
+    id = AutoField()
+    inbound = ForeignKeyField(InboundMessage, on_delete="CASCADE", index=False)  # led by the unique key below
+    customer = ForeignKeyField(Customer, on_delete="CASCADE")
+    document = ForeignKeyField(Document, null=True, on_delete="CASCADE", index=False)
+
+    class Meta:
+        indexes = ((("inbound", "customer", "document"), True),)
+
+
+where_set_index(InboundMention.document)  # retention deletes documents: their mentions go with them
+
+
 class ImapState(BaseModel):
     id = AutoField()
     mailbox = CharField(max_length=300, unique=True)
@@ -416,4 +431,5 @@ ALL_MODELS: list[type[BaseModel]] = [
     Issuer, User, Customer, Access, Share, Document, View, Preference, Outbox, Digest,
     Notification, InboundMessage, ImapState, Token, Session, ActivationCode, Suppression,
     DuplicateRequest, RateCounter, LoginRequest, AuditLog, PaperlessChange, AddressChange, Confirmation,
+    InboundMention,
 ]

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from html import escape
-
-from mailflow import accounts, audit, validation
+from mailflow import accounts, audit, i18n, validation
 from mailflow.clock import naive_utc
 from mailflow.errors import NotFound, ValidationError
-from mailflow.inbound import processing
-from mailflow.models import InboundMessage, Outbox, Suppression
-from mailflow.outbound import outbox
-from mailflow.outbound.composer import Envelope, compose, new_message_id, one_line
-from mailflow.outbound.renderer import Rendered
+from mailflow.inbound import mentions, processing
+from mailflow.inbound.answers import thread_id
+from mailflow.models import LANGUAGES, Customer, InboundMessage, Outbox, Suppression, User
+from mailflow.outbound import mails
+from mailflow.outbound.composer import one_line
 from mailflow.runtime import Runtime
 
 MAX_ANSWER_CHARS = 20_000
@@ -30,8 +28,9 @@ def reprocess(rt: Runtime, message_id: int, actor: str) -> None:
     audit.record(rt, actor, "inbound.reprocess", str(message_id))
 
 
-def answer(rt: Runtime, message_id: int, body: str, actor: str) -> Outbox:
-    """A support person's own answer to a message, by mail, threaded under it."""
+def answer(rt: Runtime, message_id: int, body: str, actor: str, language: str = "") -> Outbox:
+    """A support person's own answer to a message, by mail, threaded under it, in the person's language and in
+    the name of the issuer the message is about. `language` is for a sender without an account."""
     message = inbound_message(message_id)
     text = body.replace("\r\n", "\n").strip()
     if not text or len(text) > MAX_ANSWER_CHARS:
@@ -40,36 +39,40 @@ def answer(rt: Runtime, message_id: int, body: str, actor: str) -> Outbox:
         raise ValidationError("this message has no sender address to answer", field="body")
     address = validation.email_address(message.from_addr)
     with rt.db.atomic():
-        row = _queue_answer(rt, message, address, text)
+        row = _queue_answer(rt, message, recipient(message, address, language), text)
         InboundMessage.update(status="processed", action=f"answered by {actor}", outbox=row,
                               processed_at=naive_utc(rt.now())).where(InboundMessage.id == message.id).execute()
         audit.record(rt, actor, "inbound.answer", address, message=message.id)
     return row
 
 
-def _queue_answer(rt: Runtime, message: InboundMessage, address: str, text: str) -> Outbox:
+def recipient(message: InboundMessage, address: str, language: str = "") -> User:
+    """The account of the address; for an address without one, a stand-in (no id, so no outbox link) speaking
+    `language`, else that of the primary contact of the customer number the message is about."""
     user = accounts.find_user(address)
-    language = user.language if user else "en"
-    subject = _reply_subject(message.subject or "")
-    rendered = Rendered(subject=subject, text=text + "\n", html=_html(text, language))
-    token = rt.reply_token(user.id if user else 0, None, "answer")
-    envelope = Envelope(to_address=address, to_name=user.display_name if user else "", language=language,
-                        reply_token=token, auto_submitted="no", in_reply_to=message.message_id)
-    message_id = new_message_id(rt.config.outbound.reply_domain)
-    raw = compose(rt.sender, envelope, rendered, message_id, rt.now())
-    return outbox.enqueue(outbox.Mail(message_id, raw, address, subject, "answer", user), rt.now())
+    if user is not None:
+        return user
+    if language not in LANGUAGES:
+        customer = about(message)
+        language = customer.primary_user.language if customer else i18n.DEFAULT_LANGUAGE
+    return User(id=None, email=address, language=language)
+
+
+def about(message: InboundMessage) -> Customer | None:
+    """The customer number a message is about: its reply token's, else the first it names."""
+    return message.customer if message.customer_id else mentions.first_customer(message.id)
+
+
+def _queue_answer(rt: Runtime, message: InboundMessage, user: User, text: str) -> Outbox:
+    context = {"paragraphs": [p.strip().split("\n") for p in text.split("\n\n") if p.strip()],
+               "reply_subject": _reply_subject(message.subject or "")}
+    return mails.queue(rt, mails.MailRequest(user, "staff_answer", "answer", "answer", context, about(message),
+                                             auto_submitted="no", in_reply_to=thread_id(message.message_id)))
 
 
 def _reply_subject(subject: str) -> str:
     clean = one_line(subject)
     return clean if clean.lower().startswith("re:") else f"Re: {clean}".strip()
-
-
-def _html(text: str, language: str) -> str:
-    paragraphs = "".join(f"<p>{escape(p.strip()).replace(chr(10), '<br>')}</p>"
-                         for p in text.split("\n\n") if p.strip())
-    return (f'<!doctype html><html lang="{escape(language)}"><body style="font-family:Helvetica,Arial,'
-            f'sans-serif;font-size:15px;line-height:1.5;color:#1d2430">{paragraphs}</body></html>')
 
 
 def lift_suppression(rt: Runtime, suppression_id: int, actor: str) -> Suppression:

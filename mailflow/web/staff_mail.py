@@ -13,7 +13,7 @@ from starlette.routing import Route
 from mailflow import audit, support
 from mailflow.clock import naive_utc
 from mailflow.errors import NotFound, ValidationError
-from mailflow.inbound import confirmations
+from mailflow.inbound import confirmations, mentions
 from mailflow.inbound.requests import Note, read_requests
 from mailflow.models import Confirmation, InboundMessage, Outbox, Suppression
 from mailflow.outbound import outbox
@@ -152,7 +152,13 @@ def _detail(ctx: Ctx, message: InboundMessage, error: str | None, status: int = 
                       commands=commands_of(message), pretty=_pretty(message.commands), error=error,
                       reading=reading_of(message), questions=confirmations_of(message),
                       status_of=lambda c: confirmations.effective_status(c, ctx.rt.now()),
-                      asked=confirmations.asked)
+                      asked=confirmations.asked, mentioned=mentions.of_message(message.id),
+                      answer_to=_answer_to(message))
+
+
+def _answer_to(message: InboundMessage):
+    """Who an answer goes to: the account of the sender, or a stand-in in the language guessed for them."""
+    return support.recipient(message, message.from_addr) if message.from_addr else None
 
 
 def _pretty(text: str | None) -> str:
@@ -184,7 +190,7 @@ def inbound_reprocess(ctx: Ctx) -> Response:
 def inbound_answer(ctx: Ctx) -> Response:
     message_id = ctx.request.path_params["message_id"]
     try:
-        row = support.answer(ctx.rt, message_id, ctx.field("body"), actor(ctx))
+        row = support.answer(ctx.rt, message_id, ctx.field("body"), actor(ctx), ctx.field("language"))
     except ValidationError as exc:
         return _detail(ctx, support.inbound_message(message_id), exc.message, 400)
     return ctx.redirect(f"/staff/inbound/{message_id}", ctx._("Your answer to %(email)s is in the outbox.",

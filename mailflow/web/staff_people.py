@@ -8,6 +8,7 @@ from starlette.routing import Route
 from mailflow import accounts, actions, activation, address_change
 from mailflow.account_merge import merge
 from mailflow.errors import MailflowError, NotFound, ValidationError
+from mailflow.inbound import mentions
 from mailflow.models import Access, Customer, Session, Share, Suppression, User
 from mailflow.web import sessions
 from mailflow.web.address import request_error, requested
@@ -56,7 +57,8 @@ def user_detail(ctx: Ctx) -> Response:
                                   Session.expires_at > ctx.rt.now().replace(tzinfo=None)).count()
     return ctx.render("staff/user.html", section="people", person=user, accesses=accesses,
                       shared_with=shared_with, live_sessions=live, suppressed=_suppressed(user),
-                      changes=address_change.history(user), suggested=address_change.suggestions(user))
+                      changes=address_change.history(user), suggested=address_change.suggestions(user),
+                      messages=mentions.messages_about([a.customer_id for a in accesses]))
 
 
 def _suppressed(user: User) -> Suppression | None:
