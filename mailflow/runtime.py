@@ -16,6 +16,7 @@ from mailflow.migrations import apply_migrations
 from mailflow.outbound.composer import Sender
 from mailflow.outbound.renderer import Renderer
 from mailflow.outbound.transports import Transport, make_transport
+from mailflow.resolver import Resolver
 from mailflow.signing import Signer
 from mailflow.wakeup import Hub, hub_for
 
@@ -43,6 +44,10 @@ class Runtime:
             return transport
         from mailflow.outbound.dkim import DkimSigner, KeyStore, SigningTransport  # noqa: PLC0415 - delivery only
         return SigningTransport(transport, DkimSigner(KeyStore(self.config)))
+
+    @cached_property
+    def resolver(self) -> Resolver:
+        return Resolver(self.config.dns)
 
     @cached_property
     def wakeups(self) -> Hub:

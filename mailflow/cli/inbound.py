@@ -29,7 +29,9 @@ def inbound() -> None:
 @inbound.command("deliver")
 @click.option("--sender", default=None, help="Envelope sender (MAIL FROM); empty for a bounce's <>.")
 @click.option("--recipient", "recipients", multiple=True, help="Envelope recipient (repeatable).")
-def deliver(sender: str | None, recipients: tuple[str, ...]) -> None:
+@click.option("--client-address", "client_ip", default=None, help="The SMTP client's IP address (for SPF).")
+@click.option("--helo", default=None, help="The name the SMTP client gave in HELO/EHLO.")
+def deliver(sender: str | None, recipients: tuple[str, ...], client_ip: str | None, helo: str | None) -> None:
     """Store one raw message read on stdin (for an MTA pipe); exit 75 when it could not be stored."""
     from mailflow.inbound.store import store_raw  # noqa: PLC0415
 
@@ -39,11 +41,16 @@ def deliver(sender: str | None, recipients: tuple[str, ...]) -> None:
         click.echo("error: no message on standard input", err=True)
         ctx.exit(EX_DATAERR)
     try:
-        row = store_raw(runtime(), raw, "pipe", sender, recipients)
+        row = store_raw(runtime(), raw, "pipe", sender, recipients, _known(client_ip), _known(helo))
     except Exception as exc:  # anything short of "stored" must make the MTA keep the message
         click.echo(f"error: message not stored, try again later: {_reason(exc)}", err=True)
         ctx.exit(EX_TEMPFAIL)
     click.echo(f"stored as inbound message {row.id}")
+
+
+def _known(value: str | None) -> str | None:
+    """Postfix's pipe gives "unknown" for what it does not know."""
+    return None if not value or value == "unknown" else value
 
 
 def _reason(exc: Exception) -> str:
@@ -81,9 +88,14 @@ def _error(error: str | None) -> str:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--sender", default=None, help="Envelope sender to assume (empty for <>).")
 @click.option("--recipient", "recipients", multiple=True, help="Envelope recipient to assume (repeatable).")
-def inspect(path: Path, sender: str | None, recipients: tuple[str, ...]) -> None:
-    """Print, as JSON, what mailflow makes of one message file, changing nothing."""
+@click.option("--client-address", "client_ip", default=None, help="SMTP client address to assume (for SPF).")
+@click.option("--helo", default=None, help="HELO name to assume.")
+def inspect(path: Path, sender: str | None, recipients: tuple[str, ...], client_ip: str | None,
+            helo: str | None) -> None:
+    """Print, as JSON, what mailflow makes of one message file, changing nothing (DNS is asked, for DKIM,
+    SPF and DMARC)."""
+    from mailflow.inbound.authentication import Arrival  # noqa: PLC0415
     from mailflow.inbound.understanding import as_json, understand  # noqa: PLC0415
 
-    u = understand(runtime(), path.read_bytes(), sender, list(recipients))
+    u = understand(runtime(), path.read_bytes(), sender, list(recipients), Arrival(sender, client_ip, helo))
     click.echo(json.dumps(as_json(u), ensure_ascii=False, indent=2))

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 64
 MAX_BATCH_BYTES = 16 << 20  # a batch is all in memory at once, and the driver copies it several times over
 
-Item = tuple[bytes, str, "str | None", list[str]]
+Item = tuple[bytes, str, "str | None", list[str], "str | None", "str | None"]  # … client address, HELO
 
 
 @dataclass(eq=False)  # each job is itself: the queue removes it by identity
@@ -33,6 +33,8 @@ class Job:
     envelope_to: list[str]
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[int] = field(repr=False)
+    client_ip: str | None = None  # the SMTP client's, for the SPF check
+    helo: str | None = None
 
 
 class GroupCommitter:
@@ -60,10 +62,10 @@ class GroupCommitter:
         return self
 
     def submit(self, spool: BinaryIO, size: int, door: str, envelope_from: str | None,
-               envelope_to: list[str]) -> asyncio.Future[int]:
+               envelope_to: list[str], client_ip: str | None = None, helo: str | None = None) -> asyncio.Future[int]:
         """Queue a message (called on the event loop); the future gets its row id, or a StorageError."""
         loop = asyncio.get_running_loop()
-        job = Job(spool, size, door, envelope_from, envelope_to, loop, loop.create_future())
+        job = Job(spool, size, door, envelope_from, envelope_to, loop, loop.create_future(), client_ip, helo)
         job.future.add_done_callback(_retrieve)
         with self._wake:
             if self._stopping:
@@ -163,7 +165,7 @@ class GroupCommitter:
 def _item(job: Job) -> Item:
     """The message's bytes, read from its spool only now, in the writer."""
     job.spool.seek(0)
-    return job.spool.read(), job.door, job.envelope_from, job.envelope_to
+    return job.spool.read(), job.door, job.envelope_from, job.envelope_to, job.client_ip, job.helo
 
 
 def _store(rt: Runtime, item: Item) -> int | StorageError:

@@ -4,11 +4,11 @@ those questions honoured, anything else to the staff queue."""
 from __future__ import annotations
 
 from mailflow.inbound import answers, confirmations
-from mailflow.inbound.commands import COMMANDS, Request, Result, customer_scope, refused
+from mailflow.inbound.commands import COMMANDS, CommandName, Request, Result, customer_scope, refused
 from mailflow.inbound.confirmations import Answer, Asked, ConfirmationStatus
 from mailflow.inbound.outcome import Outcome
 from mailflow.inbound.requests import Decision, Intent
-from mailflow.inbound.understanding import Understanding
+from mailflow.inbound.understanding import Understanding, unauthenticated
 from mailflow.models import Confirmation, InboundMessage, Outbox
 from mailflow.runtime import Runtime
 
@@ -61,6 +61,11 @@ def _run_commands(rt: Runtime, row: InboundMessage, u: Understanding) -> Outcome
     req, intents = _request(rt, row, u, u.commands[:MAX_COMMANDS])
     allowed = [i for i in intents if u.authorized or COMMANDS[i.name].public]
     results = [refused(req, i.name, _why_not(u)) for i in intents if i not in allowed]
+    results += _dmarc_report(rt, u)
+    blocked = unauthenticated(rt, u)
+    held = [i for i in allowed if blocked and i.name is not CommandName.HELP]  # HELP only tells, to the user
+    results += [_unproven(req, i.name, blocked) for i in held]
+    allowed = [i for i in allowed if i not in held]
     results += _carried_out(req, [i for i in allowed if i.decision is Decision.ACT])
     unsure = [i for i in allowed if i.decision is Decision.ASK]
     question = confirmations.ask(req.user, req.customer, unsure, row, rt.now()) if unsure else None
@@ -91,6 +96,18 @@ def _outcome(u: Understanding, req: Request, results: list[Result], out: Outbox 
                    out or _last_mail(results))
 
 
+def _unproven(req: Request, name: str, why: str | None) -> Result:
+    """Held back: the From domain asks for DMARC and the message fails it. The registered user is told as for a
+    reply from another address (the line says the same), staff read why."""
+    return Result(refused(req, name, None).line, f"{name} not acted on: {why}; sent to staff")
+
+
+def _dmarc_report(rt: Runtime, u: Understanding) -> list[Result]:
+    """`[inbound] dmarc = report`: acted on all the same, and staff read what enforcing would have refused."""
+    why = u.auth.refusal() if u.auth and rt.config.inbound.dmarc == "report" else None
+    return [Result(None, f"DMARC not passed (report only, acted on): {why}")] if why else []
+
+
 def _why_not(u: Understanding) -> str | None:
     if u.spoofed:
         return "of another user"
@@ -108,6 +125,9 @@ def _answered(rt: Runtime, row: InboundMessage, u: Understanding, answer: Answer
     """YES or NO to one of our questions: only from the person asked, only while it is open."""
     if not u.authorized:
         return _to_staff(u, f"{answer} to a confirmation question, not from the person asked: nothing done")
+    blocked = unauthenticated(rt, u)
+    if blocked:
+        return _to_staff(u, f"{answer} to a confirmation question: {blocked}; nothing done")
     references = [u.parsed.in_reply_to or "", *u.parsed.references]
     pending = confirmations.open_for(u.sender, u.token.customer, references, rt.now())
     if pending is None:

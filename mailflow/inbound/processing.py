@@ -20,7 +20,8 @@ from mailflow.inbound.classification import MessageKind
 from mailflow.inbound.conversation import handle_message
 from mailflow.inbound.outcome import InboundStatus, Outcome
 from mailflow.inbound.store import envelope_recipients
-from mailflow.inbound.understanding import Understanding, understand
+from mailflow.inbound.authentication import Arrival
+from mailflow.inbound.understanding import Understanding, unauthenticated, understand
 from mailflow.models import InboundMessage
 from mailflow.runtime import Runtime
 
@@ -30,7 +31,8 @@ MAX_ATTEMPTS = 5  # a message that kills its worker this often is failed, not re
 BATCH = 20
 # Claimed rows come back without `raw`: a batch of 25 MB messages is read one message at a time.
 _LIGHT = (InboundMessage.id, InboundMessage.message_id, InboundMessage.envelope_from, InboundMessage.envelope_to,
-          InboundMessage.attempts, InboundMessage.lease_until, InboundMessage.status)
+          InboundMessage.attempts, InboundMessage.lease_until, InboundMessage.status, InboundMessage.client_ip,
+          InboundMessage.helo)
 
 
 class LeaseLost(Exception):
@@ -74,7 +76,8 @@ def _read(rt: Runtime, row: InboundMessage) -> tuple[bytes | None, Understanding
     raw = _raw(row.id) if row.attempts <= MAX_ATTEMPTS else None
     if raw is None:
         return None, None
-    return raw, understand(rt, raw, row.envelope_from, envelope_recipients(row))
+    arrival = Arrival(row.envelope_from, row.client_ip, row.helo)
+    return raw, understand(rt, raw, row.envelope_from, envelope_recipients(row), arrival)
 
 
 def _decide(rt: Runtime, row: InboundMessage, raw: bytes | None, u: Understanding | None) -> Outcome:
@@ -96,7 +99,7 @@ def _act(rt: Runtime, row: InboundMessage, u: Understanding) -> Outcome:
         return bounces.handle_bounce(rt, u)  # the classification carries the envelope's VERP token too
     if kind is MessageKind.COMPLAINT:
         return bounces.handle_complaint(rt, u)
-    if _mailto_unsubscribe(u):
+    if _mailto_unsubscribe(rt, u):
         return _unsubscribe(rt, u)
     if kind is MessageKind.AUTO_REPLY:
         signal = ", ".join(u.classification.signals[:3]) or u.classification.reason
@@ -104,9 +107,11 @@ def _act(rt: Runtime, row: InboundMessage, u: Understanding) -> Outcome:
     return handle_message(rt, row, u)
 
 
-def _mailto_unsubscribe(u: Understanding) -> bool:
-    """RFC 8058's mailto form: sent to the unsubscribe token, often by the provider itself (Auto-Submitted)."""
-    return bool(u.authorized and u.token.claim and u.token.claim.purpose == "unsubscribe")
+def _mailto_unsubscribe(rt: Runtime, u: Understanding) -> bool:
+    """RFC 8058's mailto form: sent to the unsubscribe token, often by the provider itself (Auto-Submitted).
+    Failing a DMARC the sender's domain asks for, it is read as any reply (a STOP held for staff)."""
+    return bool(u.authorized and u.token.claim and u.token.claim.purpose == "unsubscribe"
+                and not unauthenticated(rt, u))
 
 
 def _unsubscribe(rt: Runtime, u: Understanding) -> Outcome:
@@ -131,6 +136,7 @@ def _record(row: InboundMessage, u: Understanding | None, outcome: Outcome, now:
 
 def _understood(u: Understanding) -> dict[str, object]:
     return {"kind": u.kind, "from_addr": (u.parsed.from_addr or "")[:254] or None,
+            "authentication": json.dumps(u.auth.as_json()) if u.auth else None,
             "subject": u.parsed.subject[:2000], "reply_text": u.reply_text[:100_000],
             "commands": json.dumps([{"name": c.name, "args": list(c.args)} for c in u.commands])}
 

@@ -104,7 +104,9 @@ class InboundHandler:
 
     async def receive(self, session: Session, envelope: Envelope, spool: BinaryIO, size: int) -> str:
         """Hand the spooled message to the writer (which then owns the spool) and answer once it is stored."""
-        future = self.committer.submit(spool, size, "smtp", envelope.mail_from or "", list(envelope.rcpt_tos))
+        client = session.peer[0] if isinstance(session.peer, tuple) else None  # SPF is checked for it later
+        future = self.committer.submit(spool, size, "smtp", envelope.mail_from or "", list(envelope.rcpt_tos),
+                                       client, session.host_name)
         try:
             # shield: past the bound the session answers 451 but the message stays with the writer and may
             # still be committed; the MTA's retry of it then has the same dedup key and gets that row's 250.

@@ -24,11 +24,12 @@ _HEAD_END = re.compile(rb"\r?\n\r?\n")
 
 
 def store_raw(rt: Runtime, raw: bytes, door: str, envelope_from: str | None = None,
-              envelope_to: Iterable[str] = ()) -> InboundMessage:
-    """Commit `raw` in one transaction and return its row; a message seen before returns the first row."""
+              envelope_to: Iterable[str] = (), client_ip: str | None = None, helo: str | None = None) -> InboundMessage:
+    """Commit `raw` in one transaction and return its row; a message seen before returns the first row.
+    `client_ip` and `helo`: the SMTP client's, where known, for the SPF check."""
     key, message_id = dedup_key(raw)
     try:
-        return _insert(rt, raw, door, key, message_id, envelope_from, list(envelope_to))
+        return _insert(rt, raw, door, key, message_id, envelope_from, list(envelope_to), client_ip, helo)
     except IntegrityError:
         return _existing(key)
     except (DatabaseError, InterfaceError, OSError, ValueError) as exc:  # ValueError: a value the driver refuses
@@ -36,23 +37,26 @@ def store_raw(rt: Runtime, raw: bytes, door: str, envelope_from: str | None = No
 
 
 def _insert(rt: Runtime, raw: bytes, door: str, key: str, message_id: str | None,
-            envelope_from: str | None, envelope_to: list[str]) -> InboundMessage:
+            envelope_from: str | None, envelope_to: list[str], client_ip: str | None = None,
+            helo: str | None = None) -> InboundMessage:
     with rt.db.atomic():
-        row = InboundMessage.create(**_values(rt, raw, door, key, message_id, envelope_from, envelope_to))
+        row = InboundMessage.create(**_values(rt, raw, door, key, message_id, envelope_from, envelope_to, client_ip,
+                                              helo))
         wakeup.announce(wakeup.INBOUND)  # the inbound workers, here and (PostgreSQL) in other processes
         return row
 
 
 def _values(rt: Runtime, raw: bytes, door: str, key: str, message_id: str | None, envelope_from: str | None,
-            envelope_to: Iterable[str]) -> dict[str, object]:
+            envelope_to: Iterable[str], client_ip: str | None = None, helo: str | None = None) -> dict[str, object]:
     recipients = [_text(a).strip() for a in envelope_to]
     return {"door": door, "dedup_key": key, "message_id": message_id, "raw": raw, "size": len(raw),
             "envelope_from": None if envelope_from is None else _text(envelope_from).strip()[:254],
             "envelope_to": "\n".join(a for a in recipients if a), "received_at": naive_utc(rt.now()),
-            "status": "received"}
+            "status": "received", "client_ip": (client_ip or None) and _text(client_ip)[:45],
+            "helo": (helo or None) and _text(helo)[:255]}
 
 
-def store_many(rt: Runtime, items: list[tuple[bytes, str, str | None, list[str]]]) -> list[int]:
+def store_many(rt: Runtime, items: list[tuple]) -> list[int]:
     """Store several messages with one INSERT (its own transaction outside one, else in the caller's);
     the id of each, in order.
 
@@ -73,12 +77,12 @@ def store_many(rt: Runtime, items: list[tuple[bytes, str, str | None, list[str]]
 
 _FIELDS = (InboundMessage.door, InboundMessage.dedup_key, InboundMessage.message_id, InboundMessage.raw,
            InboundMessage.size, InboundMessage.envelope_from, InboundMessage.envelope_to,
-           InboundMessage.received_at, InboundMessage.status)
+           InboundMessage.received_at, InboundMessage.status, InboundMessage.client_ip, InboundMessage.helo)
 
 
 def _row(rt: Runtime, key: str, message_id: str | None, raw: bytes, door: str, envelope_from: str | None,
-         envelope_to: list[str]) -> tuple:
-    values = _values(rt, raw, door, key, message_id, envelope_from, envelope_to)
+         envelope_to: list[str], client_ip: str | None = None, helo: str | None = None) -> tuple:
+    values = _values(rt, raw, door, key, message_id, envelope_from, envelope_to, client_ip, helo)
     return tuple(values[field.name] for field in _FIELDS)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from mailflow.clock import SystemClock
 from mailflow.errors import TokenError
+from mailflow.inbound.authentication import Arrival, Authentication, authenticate
 from mailflow.inbound.classification import BounceEvent, Classification, MessageKind, classify
 from mailflow.inbound import confirmations
 from mailflow.inbound.requests import Intent, Reading, read_requests
@@ -40,6 +41,7 @@ class Understanding:
     sender: User | None  # the registered user the From address belongs to
     reading: Reading = field(default_factory=Reading)  # the requests with the words that made them, and notes
     at: datetime | None = None  # when it was read (the runtime's clock): open questions expire
+    auth: Authentication | None = None  # DKIM, SPF, DMARC: checked for people's mail that could act, unless off
 
     @property
     def kind(self) -> MessageKind:
@@ -60,7 +62,7 @@ class Understanding:
 
 
 def understand(rt: Runtime, raw: bytes, envelope_from: str | None = None,
-               envelope_to: list[str] | None = None) -> Understanding:
+               envelope_to: list[str] | None = None, arrival: Arrival | None = None) -> Understanding:
     parsed = parse_message(raw)
     classification = classify(parsed, envelope_from, envelope_to)
     reply = trim_reply(parsed.text)
@@ -68,8 +70,24 @@ def understand(rt: Runtime, raw: bytes, envelope_from: str | None = None,
     reading = _reading(parsed, reply) if classification.kind is MessageKind.MESSAGE else Reading()
     recipients = list(envelope_to or []) + _header_recipients(parsed)
     sender = _registered(parsed.from_addr)
-    return Understanding(parsed, classification, reply, reading.intents, check_token(rt, recipients, sender), sender,
-                         reading, rt.now())
+    token = check_token(rt, recipients, sender)
+    could_act = classification.kind is MessageKind.MESSAGE and (sender is not None or token is not None)
+    auth = _authentication(rt, raw, parsed, arrival or Arrival(envelope_from)) if could_act else None
+    return Understanding(parsed, classification, reply, reading.intents, token, sender, reading, rt.now(), auth)
+
+
+def _authentication(rt: Runtime, raw: bytes, parsed: ParsedMessage, arrival: Arrival) -> Authentication | None:
+    """Checked only for mail a person sent that could make mailflow act (no DNS for bounces or strangers)."""
+    if rt.config.inbound.dmarc == "off":
+        return None
+    return authenticate(rt.config, rt.resolver, raw, parsed.from_addr, arrival)
+
+
+def unauthenticated(rt: Runtime, u: Understanding) -> str | None:
+    """Why a command with an effect must not run: its From domain asks for DMARC and this message fails it."""
+    if u.auth is None or rt.config.inbound.dmarc != "enforce":
+        return None
+    return u.auth.refusal()
 
 
 def _reading(parsed: ParsedMessage, reply: str) -> Reading:
@@ -154,6 +172,8 @@ def as_json(u: Understanding) -> dict[str, Any]:
         "complaint": _complaint_json(u.classification),
         "auto_reply": u.classification.signals if u.classification.kind is MessageKind.AUTO_REPLY else None,
         "token": _token_json(u),
+        "authentication": u.auth.as_json() if u.auth else None,
+        "dmarc_refusal": u.auth.refusal() if u.auth else None,  # what `[inbound] dmarc = enforce` would refuse
         "defects": u.parsed.defects,
     }
 

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import tempfile
 import threading
 from collections import defaultdict
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
 
 from dnslib import MX, QTYPE, RCODE, RR, TXT, A, DNSRecord
 from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
+from mailflow.config import Config
 from mailflow.dns_records import split
+from mailflow.outbound.dkim import KeyStore
+
+START = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)  # env.START: keys made "before" every test's clock
 
 
 class Zone(BaseResolver):
@@ -72,3 +80,24 @@ class DnsStub:
         for server in (self.udp, self.tcp):
             server.server.shutdown()
             server.server.server_close()
+
+
+_shared: DnsStub | None = None
+_keys: Path | None = None
+
+
+def shared() -> DnsStub:
+    """One stub for the whole test session (started on first use, a daemon thread ended with the process)."""
+    global _shared
+    if _shared is None:
+        _shared = DnsStub().start()
+    return _shared
+
+
+def shared_keys(config: Config) -> Path:
+    """A DKIM key folder for the session: RSA keys take a tenth of a second each to make."""
+    global _keys
+    if _keys is None:
+        _keys = Path(tempfile.mkdtemp(prefix="mailflow-dkim-"))
+        KeyStore(replace(config, dkim=replace(config.dkim, key_dir=str(_keys)))).ensure(START)
+    return _keys

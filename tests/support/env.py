@@ -13,6 +13,7 @@ import psycopg2
 from mailflow.clock import FrozenClock
 from mailflow.config import Config, load_config
 from mailflow.models import ALL_MODELS
+from tests.support import dns_stub
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
 PG_URL = os.environ.get("MAILFLOW_TEST_DATABASE_URL", "")
@@ -25,6 +26,8 @@ def test_config(tmp: Path, database_url: str, **outbound: object) -> Config:
     config.outbound = replace(config.outbound, maildir=str(tmp / "maildir"), **outbound)
     config.security.secret_key = "test-secret-key"
     config.web.base_url = "https://portal.example.test"
+    config.dns.nameservers = [dns_stub.shared().address]  # never the network: an empty zone unless a test adds
+    config.dkim.key_dir = str(dns_stub.shared_keys(config))  # one key per From domain, made once per session
     return config
 
 

@@ -22,6 +22,8 @@ def mailflow_env(config, **overrides: object) -> dict[str, str]:
         "MAILFLOW_OUTBOUND_MAILDIR": str(config.path(config.outbound.maildir)),
         "MAILFLOW_SECURITY_SECRET_KEY": config.security.secret_key,
         "MAILFLOW_WEB_BASE_URL": config.web.base_url,
+        "MAILFLOW_DNS_NAMESERVERS": ",".join(config.dns.nameservers),
+        "MAILFLOW_DKIM_KEY_DIR": str(config.path(config.dkim.key_dir)),
     })
     env.update({f"MAILFLOW_{key.upper()}": str(value) for key, value in overrides.items()})
     return env
