@@ -16,7 +16,8 @@ from mailflow.clock import aware_utc, naive_utc
 from mailflow.config import secret_key
 from mailflow.db import transaction
 from mailflow.errors import PermissionDenied, TokenError, ValidationError
-from mailflow.models import ActivationCode, Customer, Issuer, User
+from mailflow.models import ActivationCode, Customer, Issuer, Outbox, User
+from mailflow.outbound import mails
 from mailflow.runtime import Runtime
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32: no I, L, O or U to misread
@@ -82,6 +83,14 @@ def issue(rt: Runtime, customer: Customer, actor: str = "system") -> str:
                               expires_at=now + LIFETIME)
         audit.record(rt, actor, "activation.issue", customer.number)
     return formatted(code)
+
+
+def mail_code(rt: Runtime, customer: Customer, actor: str, in_reply_to: str | None = None) -> Outbox:
+    """A new code mailed to the customer number's primary contact, and to no one else (asked by reply: CODE)."""
+    with rt.db.atomic():
+        code = issue(rt, customer, actor)
+        valid_until = (aware_utc(naive_utc(rt.now())) + LIFETIME).astimezone(ZoneInfo(rt.config.scheduler.timezone))
+        return mails.activation_code(rt, customer, code, valid_until.date(), in_reply_to)
 
 
 @dataclass(frozen=True)

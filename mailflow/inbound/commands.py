@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
-from mailflow import actions, documents, i18n
+from mailflow import actions, activation, documents, i18n
 from mailflow.accounts import customers_of
 from mailflow.errors import RateLimited
 from mailflow.inbound.lexicon import SIGNAL, Cue, Rule, Words, rule
@@ -26,6 +26,7 @@ class CommandName(StrEnum):
     DUPLICATE = "duplicate"
     FREQUENCY = "frequency"
     STOP = "stop"
+    CODE = "code"
 
 
 class Takes(StrEnum):
@@ -210,10 +211,18 @@ register(Command(
 def eml_resend(req: Request, args: list[str]) -> list[Result]:
     if not req.budget.available():
         return [Result(None, "invitation not sent: daily answer limit reached")]
+    if req.user.activated_at is not None:  # nothing to activate: what they need is a way in
+        return [_login_instead(req, eml_login(req, args)[0])]
     out = actions.resend_invitation(req.rt, req.user, in_reply_to=req.in_reply_to)
     req.budget.spend()
     return [Result(req._("We sent you a new activation link in a separate mail. Earlier links no longer work."),
                    "invitation mailed again", True, out)]
+
+
+def _login_instead(req: Request, sent: Result) -> Result:
+    """The login link is the answer (its own mail): an active account has nothing left to activate."""
+    return Result(sent.line, f"account already active: {sent.action} instead of an invitation", sent.answered,
+                  sent.outbox)
 
 
 register(Command(
@@ -491,6 +500,45 @@ register(Command(
     ),
     vetoes=frozenset({Cue.PAPER, Cue.CONTRACT, Cue.PAYMENT, Cue.ELSEWHERE, Cue.COMPLAINT, Cue.NUMBER,
                       Cue.DOCUMENT, "copy"}),
+))
+
+
+# --- activation code ----------------------------------------------------------------------------------------
+
+def eml_code(req: Request, args: list[str]) -> list[Result]:
+    customer = req.scope or req.customer  # a number the person sees, written, or that of the mail answered
+    if customer is None:
+        return [Result(req._("Please write which customer number, for example: CODE client DL2123456."),
+                       "activation code refused: no customer number")]
+    if not req.budget.available():
+        return [Result(None, f"activation code for {customer.number} not sent: daily answer limit reached")]
+    mine = customer.primary_user_id == req.user.id
+    out = activation.mail_code(req.rt, customer, req.user.email, req.in_reply_to if mine else None)
+    req.budget.spend()
+    if mine:
+        return [Result(req._("We sent you a new activation code for %(number)s in a separate mail. Earlier codes "
+                             "no longer work.", number=customer.number), f"activation code for {customer.number} "
+                                                                         "mailed", True, out)]
+    return [Result(req._("A new activation code for %(number)s was sent to its primary contact, who can use it "
+                         "or pass it on.", number=customer.number),
+                   f"activation code for {customer.number} mailed to its primary contact")]
+
+
+# Only a valid reply token from the person's own address (not public): a new code voids the one of the letter.
+register(Command(
+    CommandName.CODE,
+    "CODE: a new paperless activation code for the customer number of the mail you answer (or write it: CODE "
+    "client DL2123456), mailed to the primary contact of that number.",
+    eml_code,
+    words={
+        KEYWORD: {"en": ("code", "activation code"), "fr": ("code", "code d'activation", "code activation"),
+                  "nl": ("code", "activeringscode", "activatiecode"), "de": ("code", "aktivierungscode")},
+    },
+    rules=(
+        rule("keyword", 1.0, {"keyword:code"}, keyword=True),
+        rule("ask-for-code", 0.9, {"keyword:code"}, ASKS, {Cue.SEND, Cue.GET, Cue.AGAIN}),
+    ),
+    vetoes=frozenset({Cue.COMPLAINT, Cue.PAYMENT, Cue.CONTRACT, Cue.ELSEWHERE, Cue.NEVER_GOT, "login", "password"}),
 ))
 
 

@@ -71,7 +71,7 @@ def _run_commands(rt: Runtime, row: InboundMessage, u: Understanding) -> Outcome
     question = confirmations.ask(req.user, req.customer, unsure, row, rt.now()) if unsure else None
     if question is not None:
         results.append(_question(req, unsure, question))
-    out = _answer(req, results, confirmations.PURPOSE if question else "answer")
+    out = _answer(req, results, confirmations.PURPOSE if question else "answer", intents)
     if question is not None and out is not None:
         Confirmation.update(question=out.message_id).where(Confirmation.id == question.id).execute()
     return _outcome(u, req, results, out, len(allowed) < len(intents))
@@ -135,7 +135,7 @@ def _answered(rt: Runtime, row: InboundMessage, u: Understanding, answer: Answer
     stored = confirmations.asked(pending)
     req, commands = _request(rt, row, u, stored)
     results = _settled(req, pending, answer, commands, row)
-    out = _answer(req, results, "answer")
+    out = _answer(req, results, "answer", commands)
     closed = ConfirmationStatus(Confirmation.get_by_id(pending.id).status)
     return _outcome(u, req, results, out, closed is not ConfirmationStatus.CONFIRMED and answer is Answer.YES)
 
@@ -162,13 +162,15 @@ def _not_open(req: Request, pending: Confirmation, now) -> Result:
 
 # --- the answer ---------------------------------------------------------------------------------------------
 
-def _answer(req: Request, results: list[Result], purpose: str) -> Outbox | None:
-    """One answer for everything no separate mail already answered; None when nothing is left to say."""
+def _answer(req: Request, results: list[Result], purpose: str, asked: list = ()) -> Outbox | None:
+    """One answer for everything no separate mail already answered; None when nothing is left to say. Its
+    subject names what was `asked`, as the person would write it."""
     if all(r.answered or r.line is None for r in results) or not req.budget.spend():
         return None
     lines = [r.line for r in results if r.line]
-    return answers.send(req.rt, req.user, "command_answer", {"lines": lines}, req.customer, req.in_reply_to,
-                        purpose)
+    requested = [COMMANDS[i.name].keyword(req.user.language, tuple(i.args)) for i in asked]
+    return answers.send(req.rt, req.user, "command_answer", {"lines": lines, "requested": requested}, req.customer,
+                        req.in_reply_to, purpose)
 
 
 def _answer_note(results: list[Result], out: Outbox | None) -> str:

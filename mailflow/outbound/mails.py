@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -172,3 +172,14 @@ def invitation(rt: Runtime, user: User, auto_submitted: str = "auto-generated",
     return queue(rt, MailRequest(user, "invitation", "invitation", "invitation",
                                  {"action_url": link, "action_label": label}, auto_submitted=auto_submitted,
                                  in_reply_to=in_reply_to))
+
+
+def activation_code(rt: Runtime, customer: Customer, code: str, valid_until: date,
+                    in_reply_to: str | None = None) -> Outbox:
+    """A paperless activation code, to the customer number's primary contact only."""
+    user = customer.primary_user
+    context = {"code": code, "valid_until": valid_until, "action_url": rt.url("activation"),
+               "action_label": i18n.gettext(user.language, "Use the code")}
+    auto = "auto-replied" if in_reply_to else "auto-generated"
+    return queue(rt, MailRequest(user, "activation_code", "code", "notify", context, customer,
+                                 auto_submitted=auto, in_reply_to=in_reply_to))
