@@ -28,7 +28,7 @@ class MailRequest:
     context: dict[str, Any] = field(default_factory=dict)
     customer: Customer | None = None
     document: Document | None = None
-    unsubscribe: bool = False
+    unsubscribe: bool | None = None  # None: unless it answers the person's own request (see `unsubscribable`)
     auto_submitted: str = "auto-generated"
     in_reply_to: str | None = None
     attachments: tuple[Attachment, ...] = ()
@@ -48,14 +48,28 @@ def prepare(rt: Runtime, req: MailRequest) -> outbox.Mail:
     envelope = Envelope(
         to_address=req.user.email, to_name=req.user.display_name, language=req.user.language,
         reply_token=reply, auto_submitted=req.auto_submitted, in_reply_to=req.in_reply_to,
-        unsubscribe_token=rt.reply_token(req.user.id, customer_id, "unsubscribe") if req.unsubscribe else None,
+        unsubscribe_token=rt.reply_token(req.user.id, customer_id, "unsubscribe") if unsubscribable(req) else None,
         attachments=req.attachments, inline=logo(face, rt.config.outbound.reply_domain))
     context = _base_context(rt, req, envelope, face)
     rendered = rt.renderer.render(req.template, req.user.language, **context)
-    message_id = new_message_id(rt.config.outbound.reply_domain)
+    # in the From domain, the one DKIM signs: filters score a Message-ID of another domain than the sender's
+    message_id = new_message_id(face.from_address.rpartition("@")[2])
     raw = compose(sender_of(rt.sender, face), envelope, rendered, message_id, rt.now())
     return outbox.Mail(message_id, raw, req.user.email, rendered.subject, req.kind,
                        req.user if req.user.id else None, req.customer, req.document)
+
+
+# Mails that answer what the person asked for themselves: a login link, a duplicate, a link confirming their new
+# address, an answer to their message. Everything else mailflow sends on its own initiative, and mailbox
+# providers ask such mail for a one-click List-Unsubscribe (RFC 8058).
+ANSWER_KINDS = frozenset({"login", "duplicate", "address_confirm", "answer"})
+
+
+def unsubscribable(req: MailRequest) -> bool:
+    if req.unsubscribe is not None:
+        return req.unsubscribe
+    answers = req.auto_submitted == "auto-replied" or req.kind in ANSWER_KINDS
+    return not answers and req.user.id is not None  # an address without an account has nothing to turn off
 
 
 @lru_cache(maxsize=64)

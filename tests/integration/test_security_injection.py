@@ -38,8 +38,9 @@ COMPANY = f"{SCRIPT}{BREAKOUT}{JINJA} {JS_URL}{BREAKS}"
 NUMBER = "F1<script>x</script>\r\nBcc: m@evil.example\u2028X-Injected: ls"  # what no validation would let in
 SUBJECT = f"{SCRIPT}{JINJA}\r\nBcc: mallory@evil.example\u2028X-Injected: ls"
 SHOWN = (SCRIPT, BREAKOUT, JINJA)
+# every mail that does not answer the person's own request carries List-Unsubscribe
 EXPECTED = {"login": BASE_HEADERS, "notice": UNSUBSCRIBE, "digest": UNSUBSCRIBE, "duplicate": BASE_HEADERS,
-            "invitation": BASE_HEADERS, "answer": THREADED, "primary_bounced": BASE_HEADERS}
+            "invitation": UNSUBSCRIBE, "answer": THREADED, "primary_bounced": UNSUBSCRIBE}
 
 
 @dataclass

@@ -26,7 +26,7 @@ BREAKS = "\r\nBcc: mallory@evil.example\nX-Injected: lf\u2028X-Injected: ls\x85X
 PAUL = Person("paul@clinic.example", "Paul", "Renard", "en")  # primary contact of another issuer's number
 
 BASE_HEADERS = frozenset({"From", "To", "Reply-To", "Subject", "Date", "Message-ID", "Auto-Submitted",
-                          "MIME-Version", "Content-Type", "Content-Language"})
+                          "MIME-Version", "Content-Type", "Content-Language", "DKIM-Signature"})
 THREADED = BASE_HEADERS | {"In-Reply-To", "References"}
 UNSUBSCRIBE = BASE_HEADERS | {"List-Unsubscribe", "List-Unsubscribe-Post"}
 _HEADER_LINE = re.compile(rb"^(?:[A-Za-z][A-Za-z0-9-]*: |[ \t])")
