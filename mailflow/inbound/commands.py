@@ -120,7 +120,8 @@ ASKS = SIGNAL
 def eml_help(req: Request, args: list[str]) -> list[Result]:
     intro = req._("Here is what you can do by replying to our mails. Write a command at the top of your reply, "
                   "or ask in your own words:")
-    lines = [intro, *(req._(command.help) for command in COMMANDS.values())]
+    lines = [intro, *(req._(command.help) for command in COMMANDS.values()),
+             req._("More help, with the answers to frequent questions: %(url)s", url=req.rt.url("help"))]
     return [Result("\n".join(lines), "help sent")]
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
-
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -14,12 +12,12 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mailflow.runtime import Runtime
-from mailflow.web import (address, api, auth, health, paperless, settings, sharing, staff_mail, staff_people,
-                          unsubscribe, viewer)
+from mailflow.web import (address, api, auth, faces, health, help, paperless, settings, sharing, staff_mail,
+                          staff_people, unsubscribe, viewer)
 from mailflow.web.context import N_, WebState, plain_page
+from mailflow.web.faces import STATIC
 
 log = logging.getLogger(__name__)
-STATIC = Path(__file__).resolve().parent / "static"
 
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
        "base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
@@ -53,7 +51,7 @@ def create_app(rt: Runtime) -> Starlette:
     web = WebState.of(rt)
     routes = [*auth.routes, *viewer.routes, *api.routes, *sharing.routes, *settings.routes, *paperless.routes,
               *unsubscribe.routes, *staff_mail.routes, *staff_people.routes, *health.routes, *address.routes,
-              Mount("/static", StaticFiles(directory=STATIC), name="static")]
+              *help.routes, *faces.routes, Mount("/static", StaticFiles(directory=STATIC), name="static")]
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error, 500: _server_error})
     app.state.web = web
     app.add_middleware(SecurityHeaders, https=web.secure)

@@ -17,8 +17,12 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from markupsafe import Markup, escape
+
 from mailflow.db import retrying, thread_connection
-from mailflow import i18n
+from mailflow import i18n, issuers
+from mailflow.issuers import Face
+from mailflow.outbound import mails
 from mailflow.config import secret_key
 from mailflow.errors import MailflowError, PermissionDenied, StorageError
 from mailflow.models import Customer, Session, User
@@ -94,10 +98,14 @@ class Ctx:
         value = self.form.get(name, default)
         return value.strip() if isinstance(value, str) else default
 
+    @property
+    def face(self) -> Face:
+        """Pages wear the face of the issuer of the visitor's first customer number, as their mails do."""
+        return mails.own_face(self.rt, self.user) if self.user else issuers.default_face(self.rt.config)
+
     def render(self, name: str, status: int = 200, **context: Any) -> Response:
         base = {"ctx": self, "user": self.user, "csrf": self.csrf, "flash": self.flash,
-                "nav": navigation(self.user), "brand": self.rt.config.outbound.from_name,
-                "path": self.request.url.path}
+                "nav": navigation(self.user), "path": self.request.url.path, **face_context(self.face)}
         response = self.web.pages.response(name, self.language, status, **(base | context))
         response.headers["Cache-Control"] = "no-store"
         return response
@@ -106,6 +114,11 @@ class Ctx:
         if message:
             self.cookies.append((FLASH_COOKIE, sign_flash(self.web.flash_key, kind, message), 60))
         return RedirectResponse(path, status_code=303)
+
+
+def face_context(face: Face) -> dict[str, Any]:
+    address = escape(face.support_address)
+    return {"face": face, "brand": face.name, "support_link": Markup(f'<a href="mailto:{address}">{address}</a>')}
 
 
 def navigation(user: User | None) -> dict[str, bool]:
@@ -239,7 +252,7 @@ def plain_page(request: Request, status: int, title: str, message: str) -> Respo
     web: WebState = request.app.state.web
     language = pick_language(request, None)[0]
     context = {"ctx": None, "user": None, "csrf": "", "flash": None, "nav": {}, "path": request.url.path,
-               "brand": web.rt.config.outbound.from_name, "title": i18n.gettext(language, title),
+               **face_context(issuers.default_face(web.rt.config)), "title": i18n.gettext(language, title),
                "message": i18n.gettext(language, message)}
     return web.pages.response("error.html", language, status, **context)
 
