@@ -15,26 +15,45 @@ from mailflow.web import sessions
 from mailflow.web.context import Ctx, page
 
 
+NEXT_COOKIE = "mailflow_next"
+NEXT_SECONDS = 3600  # the page asked for is remembered while its login link is on its way
+
+
+def local_path(value: str | None) -> str | None:
+    """`value` if it is a path of this site ("/primary-contact/7?x=1"), else None: never another host."""
+    if not value or not value.startswith("/") or value.startswith(("//", "/\\")) or len(value) > 500:
+        return None
+    return value if value.isprintable() and "\\" not in value else None
+
+
+def landing(user: User, wanted: str | None) -> str:
+    """Where a login ends: the page the person was sent to, else staff's console or the documents."""
+    return local_path(wanted) or ("/staff" if user.is_staff else "/documents")
+
+
 @page(auth=None)
 def login_form(ctx: Ctx) -> Response:
+    wanted = local_path(ctx.request.query_params.get("next"))
     if ctx.user is not None:
-        return RedirectResponse("/documents", status_code=303)
-    return ctx.render("login.html", email="")
+        return RedirectResponse(landing(ctx.user, wanted), status_code=303)
+    return ctx.render("login.html", email="", next=wanted or "")
 
 
 @page(auth=None)
 def login_submit(ctx: Ctx) -> Response:
-    email = ctx.field("email")
+    email, wanted = ctx.field("email"), local_path(ctx.field("next"))
     try:
         address = validation.email_address(email)
     except ValidationError:
-        return ctx.render("login.html", 400, email=email,
+        return ctx.render("login.html", 400, email=email, next=wanted or "",
                           error=ctx._("Please enter a valid email address, such as name@company.be."))
     try:
         login_requests.ask(ctx.rt, address, ctx.client_ip)  # committed with this answer, mailed by the worker
     except RateLimited:
-        return ctx.render("login.html", 429, email="",
+        return ctx.render("login.html", 429, email="", next=wanted or "",
                           error=ctx._("Too many login requests from your network. Please try again in an hour."))
+    if wanted:  # this browser goes there once the mailed link is used in it
+        ctx.cookies.append((NEXT_COOKIE, wanted, NEXT_SECONDS))
     return ctx.render("login_sent.html")
 
 
@@ -45,8 +64,9 @@ def confirm(ctx: Ctx) -> Response:
         token = tokens.peek(raw, ctx.rt.now())
     except TokenError as exc:
         return _link_problem(ctx, exc)
-    return ctx.render("auth_confirm.html", token=raw, account=account_of(token.user),
-                      invitation=token.purpose == "invitation")
+    account = account_of(token.user)
+    ctx.language = account.language  # the link was mailed to this person: their language, not the browser's
+    return ctx.render("auth_confirm.html", token=raw, account=account, invitation=token.purpose == "invitation")
 
 
 @page(auth=None)
@@ -65,7 +85,10 @@ def consume(ctx: Ctx) -> Response:
     ctx.language = user.language
     welcome = (ctx._("Welcome, %(name)s. Your account is active.", name=user.first_name or user.email)
                if first_time else ctx._("Welcome back, %(name)s.", name=user.first_name or user.email))
-    return ctx.redirect("/documents", welcome)
+    wanted = ctx.request.cookies.get(NEXT_COOKIE)
+    if wanted:
+        ctx.cookies.append((NEXT_COOKIE, None, None))
+    return ctx.redirect(landing(user, wanted), welcome)
 
 
 def _activate(rt: Runtime, user: User) -> None:

@@ -10,6 +10,7 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 from functools import wraps
+from urllib.parse import urlencode
 from typing import Any, Callable
 
 from starlette.concurrency import run_in_threadpool
@@ -202,7 +203,11 @@ def apply_cookies(ctx: Ctx, response: Response) -> None:
 
 
 def login_redirect(ctx: Ctx) -> Response:
-    return RedirectResponse("/login", status_code=303)
+    """To the login page, which brings the person back here afterwards (a page asked for, never a form's POST)."""
+    if ctx.request.method != "GET":
+        return RedirectResponse("/login", status_code=303)
+    query = f"?{ctx.request.url.query}" if ctx.request.url.query else ""
+    return RedirectResponse(f"/login?{urlencode({'next': ctx.request.url.path + query})}", status_code=303)
 
 
 Handler = Callable[[Ctx], Response]

@@ -11,7 +11,7 @@ from mailflow.models import FREQUENCIES, Preference, User
 from mailflow.web.address import request_error, requested
 from mailflow.web.api import new_api_token
 from mailflow.accounts import MAILED, customers_of
-from mailflow.web.context import N_, Ctx, page
+from mailflow.web.context import N_, Ctx, page, read_flash, sign_flash
 
 FREQUENCY_LABELS = {"immediate": N_("Immediately, one mail per document"), "daily": N_("Daily summary"),
                     "weekly": N_("Weekly summary"), "monthly": N_("Monthly summary"),
@@ -31,9 +31,17 @@ def _show(ctx: Ctx, status: int = 200, **extra: object) -> Response:
     return ctx.render("settings.html", status, **(context | extra))
 
 
+NEW_TOKEN_COOKIE = "mailflow_new_token"
+
+
 @page()
 def settings_page(ctx: Ctx) -> Response:
-    return _show(ctx)
+    """The token just created is shown here once, after the POST redirected: a reload does not create another."""
+    shown = read_flash(ctx.web.flash_key, ctx.request.cookies.get(NEW_TOKEN_COOKIE))
+    if shown is None:
+        return _show(ctx)
+    ctx.cookies.append((NEW_TOKEN_COOKIE, None, None))
+    return _show(ctx, new_token=shown["text"])
 
 
 @page()
@@ -80,7 +88,9 @@ def create_token(ctx: Ctx) -> Response:
     with ctx.rt.db.atomic():
         token = new_api_token(ctx.user)
         audit.record(ctx.rt, ctx.user.email, "api_token.create", ctx.user.email)
-    return _show(ctx, new_token=token, has_token=True)
+    # signed, HttpOnly, a minute long and deleted once shown: the token crosses the redirect to one GET
+    ctx.cookies.append((NEW_TOKEN_COOKIE, sign_flash(ctx.web.flash_key, "token", token), 60))
+    return ctx.redirect("/settings")
 
 
 @page()

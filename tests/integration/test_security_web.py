@@ -23,7 +23,8 @@ from tests.support.web import BASE, csrf, csrf_of, link_token
 QUESTION = (b"From: Paul Renard <paul@clinic.example>\r\nTo: support@reply.mailflow.example\r\n"
             b"Subject: Question\r\nMessage-ID: <q1@clinic.example>\r\n\r\nHello\r\n")
 TOKEN_ROUTES = {"/auth/{token}", "/unsubscribe/{token}",  # signed or random tokens, proved in test_security_tokens
-                "/address/{token}", "/address/undo/{token}"}  # random, single use: test_address_change
+                "/address/{token}", "/address/undo/{token}",  # random, single use: test_address_change
+                "/face/{prefix}.css", "/face/{prefix}/logo"}  # an issuer's public look, no one's data
 # The only POSTs without the form token, and why they need none.
 CSRF_EXEMPT = {
     ("POST", "/unsubscribe/{token}"): "RFC 8058 one-click: mailbox providers POST without any session; the "
@@ -69,7 +70,7 @@ def world(rt) -> World:
     suppression = Suppression.create(email="gone@example.be", score=3.0, suppressed_at=doc_x.created_at)
     jan, paul = factories.JAN_user(), y.primary_user
     ids = {"document_id": doc_x.id, "user_id": jan.id, "customer_id": x.id, "message_id": message.id,
-           "outbox_id": failed.id, "suppression_id": suppression.id}
+           "outbox_id": failed.id, "suppression_id": suppression.id, "prefix": "DL2"}
     return World(marie, jan, paul, x, x2, doc_x, doc_x2, ids)
 
 

@@ -49,7 +49,8 @@ def test_the_list_as_json_with_a_session(rt, keyed):
 def test_a_personal_token_made_on_the_settings_page_reads_the_list(rt, keyed):
     _documents(rt)
     web = login(client(rt), rt, JAN_user())
-    page = post(web, "/settings/api-token")
+    assert post(web, "/settings/api-token").headers["location"] == "/settings"  # POST, redirect, GET
+    page = web.get("/settings")
     token = page.text.split('id="new-token" class="token" readonly value="')[1].split('"')[0]
     assert token.startswith("mf_") and JAN_user().api_token_hash != token
     tool = client(rt)

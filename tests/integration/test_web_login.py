@@ -100,7 +100,8 @@ def test_get_of_a_link_shows_who_and_changes_nothing(rt):
     web = client(rt)
     for _ in range(3):  # a mail scanner, a preview, the person
         page = web.get(f"/auth/{raw}")
-        assert page.status_code == 200 and "Continue as marie.dupont@example.be" in page.text
+        # in Marie's language (French), not the browser's: the link was mailed to her
+        assert page.status_code == 200 and "Continuer en tant que marie.dupont@example.be" in page.text
     row = Token.get(Token.token_hash == digest(raw))
     assert row.used_at is None and Session.select().count() == 0
     assert not any("session" in name for name in web.cookies.keys())
@@ -153,7 +154,7 @@ def test_an_invitation_link_activates_the_account(rt):
     raw = link_token(rt, marie, purpose="invitation", minutes=60 * 24)
     web = client(rt)
     page = web.get(f"/auth/{raw}")
-    assert "Activate your account" in page.text
+    assert "Activez votre compte" in page.text
     web.post(f"/auth/{raw}", data={"csrf_token": csrf_of(page.text)})
     assert User.get_by_id(marie.id).activated_at == naive_utc(rt.now())
     assert "Votre compte est actif" in web.get("/documents").text  # in her language, once

@@ -48,7 +48,8 @@ def login(web: TestClient, rt: Runtime, user: User) -> TestClient:
     page = web.get(f"/auth/{raw}")
     assert page.status_code == 200, page.text
     answer = web.post(f"/auth/{raw}", data={"csrf_token": csrf_of(page.text)})
-    assert answer.status_code == 303 and answer.headers["location"] == "/documents", answer.text
+    landing = "/staff" if user.is_staff else "/documents"  # staff land on their console
+    assert answer.status_code == 303 and answer.headers["location"] == landing, answer.text
     return web
 
 
