@@ -153,7 +153,16 @@ def _detail(ctx: Ctx, message: InboundMessage, error: str | None, status: int = 
                       reading=reading_of(message), questions=confirmations_of(message),
                       status_of=lambda c: confirmations.effective_status(c, ctx.rt.now()),
                       asked=confirmations.asked, mentioned=mentions.of_message(message.id),
-                      answer_to=_answer_to(message))
+                      answer_to=_answer_to(message), auth=authentication_of(message))
+
+
+def authentication_of(message: InboundMessage) -> dict[str, Any] | None:
+    """What DKIM, SPF and DMARC showed (inbound/authentication.py), as stored when it was processed."""
+    try:
+        found = json.loads(message.authentication or "null")
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) else None
 
 
 def _answer_to(message: InboundMessage):

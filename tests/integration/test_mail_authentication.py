@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from mailflow.accounts import Person, add_staff
 from mailflow.config import DkimConfig
 from mailflow.inbound.authentication import Arrival, authenticate, organizational
 from mailflow.migrations import apply_migrations
@@ -22,6 +23,7 @@ from tests.support.dns_stub import shared
 from tests.support.env import START
 from tests.support.inbound import inbound_smtp, outlook_reply_fr, send, settle  # noqa: F401 (fixture)
 from tests.support.processes import mailflow_env
+from tests.support.web import client, login
 
 MARIE = factories.MARIE.email  # marie.dupont@example.be
 SPF_PASS = "v=spf1 ip4:127.0.0.1 -all"
@@ -76,6 +78,15 @@ def test_a_reply_failing_dmarc_of_a_reject_domain_does_nothing_and_goes_to_staff
     assert (checked["source"], checked["dmarc"], checked["policy"], checked["spf"]) == ("mailflow", "fail", "reject",
                                                                                        "none")
     assert (row.client_ip, row.helo) == ("127.0.0.1", "client.example")  # stored at the door, for SPF
+
+
+def test_the_staff_console_shows_what_was_checked(smtp_rt, inbound_smtp, notice, zone):
+    zone.add("_dmarc.example.be", "TXT", "v=DMARC1; p=reject")
+    row = reply(smtp_rt, inbound_smtp, notice, "STOP")
+    staff = login(client(smtp_rt), smtp_rt, add_staff(smtp_rt, Person("sam@support.example", "Sam", "S", "en")))
+    page = staff.get(f"/staff/inbound/{row.id}").text
+    assert "DMARC fail (p=reject, required for commands)" in page and "SPF none" in page
+    assert "checked by mailflow" in page and "publishes DMARC p=reject" in page
 
 
 def test_the_same_reply_signed_by_its_domain_is_acted_on(smtp_rt, inbound_smtp, notice, zone, tmp_path):
