@@ -5,12 +5,12 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
-from mailflow import accounts, storage, validation
+from mailflow import accounts, audit, storage, validation
 from mailflow.accounts import Person
 from mailflow.clock import naive_utc
 from mailflow.documents import DocumentInput, publish
 from mailflow.errors import Conflict
-from mailflow.models import Customer, Document
+from mailflow.models import ALL_MODELS, Customer, Document, Issuer, SchemaVersion
 from mailflow.pdf import simple_pdf
 from mailflow.runtime import Runtime
 
@@ -32,13 +32,25 @@ SHARES = [("DL2100001", "compta@fiduciaire.example", "Jan", "Peeters", "nl"),
           ("DL5200002", "boekhouding@accountant.example", "Sofie", "Claes", "nl")]
 
 
-def run_demo(rt: Runtime, years: int = 3, seed: int = 7) -> dict[str, int]:
-    """Fill an empty database; refuses to touch one that already has customers."""
-    if Customer.select().exists():
-        raise Conflict("the database already has customers; the demo only fills an empty one")
+def run_demo(rt: Runtime, years: int = 3, seed: int = 7, reset: bool = False) -> dict[str, int]:
+    """Fill an empty database; refuses to touch one that already has customers, unless told to `reset` it."""
     rng = random.Random(seed)
-    with rt.db.atomic():
+    with rt.db.atomic():  # emptied and filled at once: a failed fill leaves the data as it was
+        if reset:
+            empty(rt)
+        if Customer.select().exists():
+            raise Conflict("the database already has customers; the demo only fills an empty one (--reset empties "
+                           "it first)")
         return _fill(rt, rng, years)
+
+
+def empty(rt: Runtime) -> None:
+    """Delete every row but the issuers (they come from the configuration) and the schema's version; children
+    first, as the models are listed parents first. Stored PDFs stay: retention removes unreferenced ones."""
+    for model in reversed(ALL_MODELS):
+        if model not in (Issuer, SchemaVersion):
+            model.delete().execute()
+    audit.record(rt, "cli", "demo.reset", "")
 
 
 def _fill(rt: Runtime, rng: random.Random, years: int) -> dict[str, int]:

@@ -74,3 +74,8 @@ def moment(when: datetime, code: str | None, tz: str) -> str:
 def colon(code: str | None) -> str:
     """A colon between a label and its value: French puts a no-break space before it ("Date : …")."""
     return "\u00a0: " if language(code) == "fr" else ": "
+
+
+def nested(text: str) -> str:
+    """A name written inside parentheses: brackets of its own become square ones, "(Garage Dupont SRL [Namur])"."""
+    return text.replace("(", "[").replace(")", "]")

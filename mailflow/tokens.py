@@ -37,6 +37,12 @@ def store(rows: list[dict[str, object]]) -> None:
         bulk.insert(fields, [tuple(row.values()) for row in rows])
 
 
+def has_live(user: User, purpose: str, now: datetime) -> bool:
+    """Whether `user` holds a link of `purpose` that still works (not used, revoked or expired)."""
+    return Token.select().where(Token.user == user, Token.purpose == purpose, Token.used_at.is_null(),
+                                Token.revoked_at.is_null(), Token.expires_at > naive_utc(now)).exists()
+
+
 def revoke_all(user: User, purpose: str, now: datetime) -> int:
     return (Token.update(revoked_at=naive_utc(now))
             .where(Token.user == user, Token.purpose == purpose, Token.used_at.is_null(),

@@ -13,11 +13,22 @@ from mailflow.cli.state import runtime
 from mailflow.db import first_line
 from mailflow.errors import MailflowError, StorageError
 from mailflow.models import Customer, Document
+from mailflow.pdf import simple_pdf
 from mailflow.tabular import Table
 
 
 def register(cli: click.Group) -> None:
     cli.add_command(document)
+    cli.add_command(sample_pdf)
+
+
+@click.command("sample-pdf")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+@click.option("--title", default="Sample invoice", show_default=True, help="The text on the page.")
+def sample_pdf(path: str, title: str) -> None:
+    """Write a one-page PDF to PATH, to try `document add` with (the README's tour uses it)."""
+    Path(path).write_bytes(simple_pdf(title))
+    click.echo(f"wrote {path}")
 
 
 @click.group()

@@ -29,7 +29,12 @@ def outbox_list(status: str | None, limit: int) -> None:
     query = Outbox.select().order_by(Outbox.id.desc()).limit(limit)
     if status:
         query = query.where(Outbox.status == status)
-    for row in query:
+    rows = list(query)
+    if not rows:
+        click.echo(f"no {status} mail in the outbox" if status else "the outbox is empty")
+        return
+    click.echo("id\tstatus\tkind\trecipient\tattempts\tsubject\tlast answer")
+    for row in rows:
         click.echo(f"{row.id}\t{row.status}\t{row.kind}\t{row.recipient}\t{row.attempts}\t{row.subject}"
                    f"\t{row.last_response or ''}")
 

@@ -37,10 +37,11 @@ def serve(roles: tuple[str, ...]) -> None:
 
 
 @click.command()
-def demo() -> None:
+@click.option("--reset", is_flag=True, help="Delete every customer, user, document and mail first.")
+def demo(reset: bool) -> None:
     """Fill an empty database with realistic demo data."""
     rt = runtime()
-    counts = run_demo(rt)
+    counts = run_demo(rt, reset=reset)
     click.echo(", ".join(f"{n} {what}" for what, n in counts.items()))
     click.echo("Try next:\n"
                "  mailflow outbox list                 # the notifications just queued\n"

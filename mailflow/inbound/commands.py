@@ -290,7 +290,7 @@ def _within(found: list[Document], customer: Customer | None) -> list[Document]:
 
 def _which(req: Request, number: str, found: list[Document]) -> Result:
     """The same number under several customer numbers (two issuers): ask, never guess whose."""
-    choices = ", ".join(f"{doc.customer.number} ({doc.customer.company})" for doc in found)
+    choices = ", ".join(f"{doc.customer.number} ({i18n.nested(doc.customer.company)})" for doc in found)
     text = req._("Document %(number)s exists for several of your customer numbers: %(choices)s. Please write "
                  "the customer number after the document number, for example: DUPLICATE %(number)s %(example)s.",
                  number=number, choices=choices, example=found[-1].customer.number)

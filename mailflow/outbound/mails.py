@@ -138,12 +138,22 @@ def document_notice(rt: Runtime, user: User, document: Document, mail_only: bool
                                      document.customer, document, unsubscribe=True,
                                      attachments=(pdf_attachment(rt, document, ""),)))
     context: dict[str, Any] = {}
-    if user.activated_at is None:
+    if user.activated_at is None and _invites(rt, user, document):
         link = invitation_link(rt, user)
         label = i18n.gettext(user.language, "Activate my account")
         context = {"invitation_url": link, "action_url": link, "action_label": label}
     return queue(rt, MailRequest(user, "document_notice", "notice", "notice", context, document.customer,
                                  document, unsubscribe=True))
+
+
+def _invites(rt: Runtime, user: User, document: Document) -> bool:
+    """Whether a notice to someone not yet activated carries an activation link. The primary contact's every
+    notice does until activation (the FAQ: the next notification brings the invitation); a shared user was
+    invited when the number was shared, and gets one again only once no link of theirs works any more, not one
+    per document."""
+    if document.customer.primary_user_id == user.id:
+        return True
+    return not tokens.has_live(user, "invitation", rt.now())
 
 
 def pdf_attachment(rt: Runtime, document: Document, suffix: str) -> Attachment:

@@ -52,6 +52,7 @@ def make_environment(language: str, folder: Path = EMAIL_TEMPLATES) -> Environme
     env.filters["longdate"] = lambda day: i18n.long_date(day, language)
     env.globals["language"] = language
     env.globals["colon"] = i18n.colon(language)
+    env.filters["nested"] = i18n.nested
     return env
 
 

@@ -28,6 +28,7 @@ def make_environment(language: str, zone: str, folder: Path = WEB_TEMPLATES) -> 
     env.filters["money"] = lambda cents, currency="EUR": i18n.money(cents, language, currency)
     env.filters["day"] = lambda day: _day(day, language, ZoneInfo(zone))
     env.filters["moment"] = lambda when: _moment(when, language, zone)
+    env.filters["nested"] = i18n.nested
     env.globals.update(lang=language, language_names=LANGUAGE_NAMES, ui_languages=UI_LANGUAGES,
                        colon=i18n.colon(language))
     env.globals["m"] = env.get_template("macros.html").module  # form helpers, in every page
