@@ -46,7 +46,7 @@ def test_headers_parse_back(smtp_rt, relay):
     assert (claim.user_id, claim.customer_id, claim.purpose) == (marie_row.user_id, marie_row.customer_id, "notice")
     assert smtp_rt.signer.read_verp_token(token_from_address(got.mail_from, "bounces")) == marie_row.id
     assert got.mail_from.endswith("@reply.mailflow.example")
-    assert msg["Message-ID"] == marie_row.message_id and msg["Message-ID"].endswith("@reply.mailflow.example>")
+    assert msg["Message-ID"] == marie_row.message_id and msg["Message-ID"].endswith("@mailflow.example>")  # From's
     assert msg["Auto-Submitted"] == "auto-generated"
     assert msg["Content-Language"] == "fr"
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
