@@ -29,7 +29,7 @@ from mailflow.errors import MailflowError, PermissionDenied, StorageError
 from mailflow.models import Customer, Session, User
 from mailflow.runtime import Runtime
 from mailflow.web import sessions
-from mailflow.web.templating import UI_LANGUAGES, Pages
+from mailflow.web.templating import N_, UI_LANGUAGES, Pages
 
 log = logging.getLogger(__name__)
 
@@ -282,11 +282,6 @@ def _guarded(handler: Handler, ctx: Ctx, auth: str | None, csrf: bool) -> Respon
         return handler(ctx)
     except MailflowError as exc:
         return error_page(ctx, exc)
-
-
-def N_(message: str) -> str:
-    """Marks a message for translation where it is defined; it is translated where it is shown."""
-    return message
 
 
 GENERIC = {403: N_("You may not open this page."),

@@ -19,6 +19,27 @@ UI_LANGUAGES = ("fr", "nl", "en", "de")
 LANGUAGE_NAMES = {"fr": "Français", "nl": "Nederlands", "en": "English", "de": "Deutsch"}
 
 
+def N_(message: str) -> str:
+    """Marks a message for translation where it is defined; it is translated where it is shown."""
+    return message
+
+
+# The codes the console shows (statuses, kinds of mail and message, as stored), in words of the page's language.
+LABELS = {
+    "received": N_("received"), "processing": N_("processing"), "processed": N_("processed"),
+    "staff": N_("for staff"), "ignored": N_("ignored"), "failed": N_("failed"), "queued": N_("queued"),
+    "sending": N_("sending"), "deferred": N_("deferred"), "sent": N_("sent"), "suppressed": N_("suppressed"),
+    "pending": N_("pending"), "confirmed": N_("confirmed"), "declined": N_("declined"),
+    "superseded": N_("superseded"), "expired": N_("expired"),
+    "message": N_("message"), "command": N_("request"), "bounce": N_("bounce"), "auto_reply": N_("automatic reply"),
+    "complaint": N_("spam complaint"), "notice": N_("notice"), "digest": N_("summary"),
+    "summary": N_("import summary"), "duplicate": N_("duplicate"), "login": N_("login link"),
+    "invitation": N_("invitation"), "answer": N_("answer"), "code": N_("activation code"),
+    "paperless": N_("paperless change"), "primary_bounced": N_("bounced primary contact"),
+    "address_confirm": N_("address confirmation"), "address_changed": N_("address changed"),
+}
+
+
 def make_environment(language: str, zone: str, folder: Path = WEB_TEMPLATES) -> Environment:
     """Pages in `language`; dates and times shown in `zone` ([scheduler] timezone)."""
     env = Environment(loader=FileSystemLoader(str(folder)), autoescape=select_autoescape(default=True),
@@ -30,9 +51,14 @@ def make_environment(language: str, zone: str, folder: Path = WEB_TEMPLATES) -> 
     env.filters["moment"] = lambda when: _moment(when, language, zone)
     env.filters["nested"] = i18n.nested
     env.globals.update(lang=language, language_names=LANGUAGE_NAMES, ui_languages=UI_LANGUAGES,
-                       colon=i18n.colon(language))
+                       colon=i18n.colon(language), label=lambda code: _label(code, language))
     env.globals["m"] = env.get_template("macros.html").module  # form helpers, in every page
     return env
+
+
+def _label(code: str | None, language: str) -> str:
+    """A stored code in words; one this table does not know is shown as it is."""
+    return i18n.gettext(language, LABELS[code]) if code in LABELS else code or ""
 
 
 def _day(value: datetime | date, language: str, zone: ZoneInfo) -> str:

@@ -62,7 +62,7 @@ def question(smtp_rt, relay, inbound_smtp, notice) -> EmailMessage:
 
 def test_an_unsure_request_is_asked_in_the_persons_language_and_nothing_is_done(smtp_rt, question):
     text = text_of(question)
-    assert "Vouliez-vous dire : DUPLICATA F2026-0042 ?" in text and "OUI" in text
+    assert "Vouliez-vous dire\u00a0: DUPLICATA F2026-0042\u00a0?" in text and "OUI" in text
     assert question["Auto-Submitted"] == "auto-replied"
     token = token_from_address(question["Reply-To"], "reply")
     assert smtp_rt.signer.read_reply_token(token, today_utc(smtp_rt.now())).purpose == "confirm"

@@ -41,7 +41,7 @@ def test_daily_digest_goes_out_at_seven_local_and_lists_the_previous_day(rt, clo
     assert (report.recipients, report.created) == (1, 1)
     [mail] = digest_messages(MARIE.email)
     assert numbers_in(mail, ["F-1", "F-2", "F-3"]) == ["F-1", "F-2"]
-    assert mail["Subject"] == "Votre résumé quotidien : 2 novembre 2026"
+    assert mail["Subject"] == "Votre résumé quotidien\u00a0: 2 novembre 2026"
     assert pending_count(MARIE.email) == 1
     digests.run(rt, "daily", local(2026, 11, 4, 7))
     assert numbers_in(digest_messages(MARIE.email)[1], ["F-1", "F-2", "F-3"]) == ["F-3"]
@@ -90,7 +90,7 @@ def test_weekly_digest_on_monday_lists_monday_to_sunday(rt, clock):
     assert numbers_in(digest_messages(MARIE.email)[0], ["F-MON", "F-SUN", "F-NEXT"]) == ["F-MON", "F-SUN"]
     assert digests.run(rt, "weekly", local(2026, 11, 5, 7)).created == 0  # same week again: nothing
     assert digests.run(rt, "weekly", local(2026, 11, 9, 7)).created == 1
-    assert digest_messages(MARIE.email)[0]["Subject"] == "Votre résumé hebdomadaire : 26 oct. – 1 nov. 2026"
+    assert digest_messages(MARIE.email)[0]["Subject"] == "Votre résumé hebdomadaire\u00a0: 26 oct. – 1 nov. 2026"
 
 
 @pytest.mark.parametrize(("sunday_late_utc", "monday_seven_utc"), [
@@ -117,7 +117,7 @@ def test_monthly_digest_on_the_first_lists_the_previous_month(rt, clock):
     assert digests.run(rt, "monthly", utc(2026, 11, 1, 6, 0)).created == 1  # 07:00 CET
     [mail] = digest_messages(MARIE.email)
     assert numbers_in(mail, ["F-OCT-1", "F-OCT-31", "F-NOV"]) == ["F-OCT-1", "F-OCT-31"]
-    assert mail["Subject"] == "Votre résumé mensuel : octobre 2026"
+    assert mail["Subject"] == "Votre résumé mensuel\u00a0: octobre 2026"
     assert digests.run(rt, "monthly", local(2026, 11, 20, 7)).created == 0
 
 

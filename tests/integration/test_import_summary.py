@@ -97,7 +97,7 @@ def test_a_long_import_lists_the_first_documents_and_counts_the_rest(rt, monkeyp
     assert summary.send_pending(rt) == 1
     text = text_of(Outbox.get())
     assert "F1" in text and "F2" in text and "F5" not in text
-    assert "Autres documents, non repris ici : 3" in text
+    assert "Autres documents, non repris ici\u00a0: 3" in text
     assert Notification.select().where(Notification.status == "queued").count() == 5
 
 

@@ -54,4 +54,5 @@ def _needs_translation(msgid: str) -> bool:
 
 
 SAME_EVERYWHERE = {"PDF", "Type", "Documents", "Date", "Status", "Score", "Maximum", "Minimum", "Pages", "Actions",
-                   "Notifications", "Page %(number)s", "Message %(id)s", "Bounces", "Filters", "Contact"}
+                   "Notifications", "Page %(number)s", "Message %(id)s", "Bounces", "Filters", "Contact", "message",
+                   "invitation", "bounce"}

@@ -18,6 +18,11 @@
       if (badge) { badge.remove(); }
     });
   });
+  // After sorting, focus goes back to the header just used (its link carries #sort-<column>), not to the top.
+  if (location.hash.indexOf("#sort-") === 0) {
+    var header = document.getElementById(location.hash.slice(1));
+    if (header) { header.focus(); }
+  }
   // On a phone the filters start folded unless some are in use, so the documents come first.
   var filters = document.querySelector("details.filters-box[data-fold-on-phone]");
   if (filters && window.matchMedia("(max-width: 760px)").matches) { filters.open = false; }
