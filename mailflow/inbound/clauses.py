@@ -4,10 +4,11 @@ the lexicon, our own quoted lines and the signature left out."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from mailflow.inbound.lexicon import FUNCTION_WORDS, SEPARABLE, SIGNAL, Cue, Entry, Lexicon, fold
+from mailflow.inbound.lexicon import FUNCTION_WORDS, MONTHS, SEPARABLE, SIGNAL, Cue, Entry, Lexicon, fold
 from mailflow.inbound.ours import is_our_text
 
 __all__ = ["Clause", "Token", "clauses_of", "normalize_document_number"]
@@ -37,6 +38,8 @@ class Token:
     end: int
     tags: set[str] = field(default_factory=set)
     languages: set[str] = field(default_factory=set)
+    by_language: dict[str, set[str]] = field(default_factory=dict)  # the lexicon's tags, per language
+    modifiers: set[str] = field(default_factory=set)  # tags of a compound's first part only ('Rechnungs|mail')
     value: str = ""  # a document number's normalized form; the digits of a bare number
     capitalized: bool = False  # as written: names in signatures are
 
@@ -51,6 +54,10 @@ class Clause:
 
     def tags(self) -> set[str]:
         return {tag for token in self.tokens for tag in token.tags}
+
+    def heads(self) -> set[str]:
+        """The tags of what the words are: 'Rechnungsbenachrichtigungen' are notifications, about invoices."""
+        return {tag for token in self.tokens for tag in token.tags - token.modifiers}
 
     def numbers(self) -> list[str]:
         return [t.value for t in self.tokens if Cue.NUMBER in t.tags]
@@ -78,8 +85,13 @@ def clauses_of(text: str, lex: Lexicon, signature: bool = True) -> list[Clause]:
     clauses: list[Clause] = []
     for number, line in enumerate(_lines(text)):
         for clause in _line_clauses(text, line, number):
-            _tag(clause, lex)
-            clauses.extend(_at_contrast(clause))
+            _phrases(clause, lex)
+            clauses.append(clause)
+    _in_language(clauses)
+    for clause in clauses:
+        _readings(clause)
+    clauses = [part for clause in clauses for part in _at_contrast(clause)]
+    clauses = [part for clause in clauses for part in _at_coordination(clause)]
     clauses = _lists_joined(clauses)
     return _before_signature(clauses) if signature else clauses
 
@@ -111,11 +123,13 @@ def _line_clauses(text: str, line: tuple[int, int], number: int) -> list[Clause]
     clauses: list[Clause] = []
     current: list[Token] = []
     sentence, opened = number * 100, 0
-    for kind, token in _scanned(text[line[0]:line[1]], line[0]):
+    scanned = list(_scanned(text[line[0]:line[1]], line[0]))
+    for index, (kind, token) in enumerate(scanned):
         if token is not None:
             current.append(token)
             continue
-        if kind == "abbreviation" and current and current[-1].text in _ABBREVIATIONS:
+        if kind == "abbreviation" and current and (current[-1].text in _ABBREVIATIONS
+                                                   or _ordinal(current[-1], scanned[index + 1:index + 2])):
             continue
         if current:
             clauses.append(Clause(current, sentence, number))
@@ -128,6 +142,13 @@ def _line_clauses(text: str, line: tuple[int, int], number: int) -> list[Clause]
     if current:
         clauses.append(Clause(current, sentence, number))
     return clauses
+
+
+def _ordinal(before: Token, after: list[tuple[str, Token | None]]) -> bool:
+    """'am 2. November', 'bis 30.10.': a German ordinal's or a date's full stop, not a sentence's."""
+    following = after[0][1] if after else None
+    return (before.text.isdigit() and len(before.text) <= 2 and following is not None
+            and (following.text.isdigit() or following.text in MONTHS))
 
 
 def _scanned(text: str, offset: int) -> Iterator[tuple[str, Token | None]]:
@@ -165,22 +186,53 @@ def _at_contrast(clause: Clause) -> list[Clause]:
     current: list[Token] = []
     for token in clause.tokens:
         if token.text in _CONTRAST and current:
-            parts.append(Clause(current, clause.sentence, clause.line, clause.question))
+            parts.append(Clause(current, clause.sentence, clause.line, clause.question, clause.exclaimed))
             current = []
         current.append(token)
-    parts.append(Clause(current, clause.sentence, clause.line, clause.question))
+    parts.append(Clause(current, clause.sentence, clause.line, clause.question, clause.exclaimed))
     return parts
+
+
+_COORDINATORS = frozenset({"und", "and", "et", "en", "sowie"})
+# What does something: a clause with one on each side of "und" asks two things
+_DOINGS = frozenset({Cue.SEND, Cue.GET, Cue.PREFER, "stop-verb", "unsubscribe", "remove-me", "remove"})
+_ASKING = frozenset({Cue.REQUEST, Cue.MODAL, Cue.WANT})
+
+
+def _at_coordination(clause: Clause) -> list[Clause]:
+    """'Bitte schicken Sie mir die Rechnung noch einmal und stellen Sie die Benachrichtigungen auf monatlich
+    um': two requests, each read on its own; the second keeps the words that asked ('bitte')."""
+    tokens = clause.tokens
+    for index, token in enumerate(tokens[1:-1], start=1):
+        before, after = tokens[:index], tokens[index + 1:]
+        if token.text in _COORDINATORS and _does(before) and _does(after):
+            asking = [t for t in before if t.tags & _ASKING and not t.tags & _DOINGS]
+            first = Clause(before, clause.sentence, clause.line, clause.question, clause.exclaimed)
+            rest = Clause(asking + after, clause.sentence, clause.line, clause.question, clause.exclaimed)
+            return [first, *_at_coordination(rest)]
+    return [clause]
+
+
+def _does(tokens: list[Token]) -> bool:
+    return any(t.tags & _DOINGS for t in tokens)
 
 
 def _lists_joined(clauses: list[Clause]) -> list[Clause]:
     """'F2026-0042, F2026-0043 and F2026-0044': a clause of numbers alone goes on the one before it."""
     joined: list[Clause] = []
     for clause in clauses:
-        if joined and joined[-1].sentence == clause.sentence and _only_numbers(clause):
+        if joined and joined[-1].sentence == clause.sentence and (_only_numbers(clause)
+                                                                  or _list_goes_on(joined[-1], clause)):
             joined[-1] = joined[-1].joined(clause)
         else:
             joined.append(clause)
     return joined
+
+
+def _list_goes_on(before: Clause, clause: Clause) -> bool:
+    """'…die Rechnungen F2026-0042, F2026-0043 und F2026-0044 nochmal zu': a clause that opens with a number
+    after one that ends with a number goes on with its list (and its verb)."""
+    return Cue.NUMBER in before.tokens[-1].tags and Cue.NUMBER in clause.tokens[0].tags
 
 
 def _only_numbers(clause: Clause) -> bool:
@@ -226,17 +278,42 @@ def _is_name(line: list[Clause]) -> bool:
 
 # --- tagging ------------------------------------------------------------------------------------------------
 
-def _tag(clause: Clause, lex: Lexicon) -> None:
-    """Words → cue tags: phrases first (longest), then words with their stems, then one-letter typos; bare
-    digits after "facture"/"n°" become document numbers, numbers after "client" customer numbers."""
+def _phrases(clause: Clause, lex: Lexicon) -> None:
+    """Words → cue tags: phrases first (longest), then words with their stems, then one-letter typos."""
     merged: list[Token] = []
     index = 0
     while index < len(clause.tokens):
         index += _phrase_at(clause.tokens, index, lex, merged)
-    _tag_numbers(merged)
-    _separable(merged)
-    _polite_conditional(merged)
     clause.tokens = merged
+
+
+def _readings(clause: Clause) -> None:
+    """What words mean where they stand: bare digits after "facture"/"n°" become document numbers, numbers
+    after "client" customer numbers; separable verbs; a condition that asks."""
+    _tag_numbers(clause.tokens)
+    _separable(clause.tokens)
+    _ability(clause.tokens)
+    _polite_conditional(clause.tokens)
+    _wished(clause.tokens)
+
+
+def _in_language(clauses: list[Clause]) -> None:
+    """A word of two languages means what it means in the language of the message: German 'was' asks (what),
+    English 'was' tells; Dutch 'als' is a condition. Only when the message's language has the word at all."""
+    counts = Counter(lang for c in clauses for t in c.tokens if len(t.languages) == 1 and "typo" not in t.tags
+                     for lang in t.languages)
+    ranked = counts.most_common(2)
+    if not ranked or len(ranked) > 1 and ranked[1][1] * 2 > ranked[0][1]:
+        return  # no clear language: every reading stays
+    language = ranked[0][0]
+    for token in (t for c in clauses for t in c.tokens):
+        if language not in token.languages and token.languages and ("typo" in token.tags or _short(token)):
+            # a typo is of the message's language, and so is a short word ("we're" is not French "re")
+            token.tags, token.languages, token.by_language = set(), set(), {}
+        elif len(token.languages) > 1 and language in token.languages:
+            others = set().union(*(tags for lang, tags in token.by_language.items() if lang != language))
+            token.tags -= others - token.by_language[language]
+            token.languages = {language}
 
 
 def _phrase_at(tokens: list[Token], index: int, lex: Lexicon, out: list[Token]) -> int:
@@ -261,8 +338,13 @@ def _merged(tokens: list[Token], entries: list[Entry], lex: Lexicon) -> Token:
     stems = lex.stems(text) if len(tokens) == 1 else []
     found = entries + stems
     tags = {e.tag for e in found} | ({"typo"} if entries and entries[0].words[0] != tokens[0].text else set())
-    return Token(text, tokens[0].start, tokens[-1].end, tags, {e.language for e in found},
-                 capitalized=tokens[0].capitalized)
+    by_language: dict[str, set[str]] = {}
+    for entry in found:
+        by_language.setdefault(entry.language, set()).add(entry.tag)
+    heads = {e.tag for e in found if e.stem != "prefix"}
+    modifiers = {e.tag for e in found if e.stem == "prefix"} - heads if heads else set()
+    return Token(text, tokens[0].start, tokens[-1].end, tags, set(by_language), by_language,
+                 capitalized=tokens[0].capitalized, modifiers=modifiers)
 
 
 def _typo(word: str, lex: Lexicon) -> list[Entry]:
@@ -292,6 +374,28 @@ def _separable(tokens: list[Token]) -> None:
         after = {t.text for t in tokens[index + 1:index + 1 + _PARTICLE_REACH]}
         verb = token.text.split(" ")[0]  # "vraag ik … op": the verb may open a phrase
         token.tags.update(tag for (form, particle), tag in SEPARABLE.items() if form == verb and particle in after)
+
+
+def _ability(tokens: list[Token]) -> None:
+    """'Kann ich eine Kopie bekommen?', 'Can we switch to weekly?', 'Mag ik nog een exemplaar?' ask us for
+    something; 'Kann ich die Benachrichtigungen irgendwo selbst einstellen?' asks what one may do oneself."""
+    oneself = any(Cue.SELF in t.tags for t in tokens)
+    for token in tokens:
+        if Cue.ABILITY in token.tags and oneself:
+            token.tags.discard(Cue.MODAL)
+        elif Cue.ABILITY in token.tags:
+            token.tags.add(Cue.MODAL)
+
+
+def _wished(tokens: list[Token]) -> None:
+    """'Ik ontvang liever een maandelijkse samenvatting': what one would rather get is a wish, not how it is."""
+    if any(t.tags & (SIGNAL | {Cue.PREFER}) for t in tokens):
+        for token in tokens:
+            token.tags.discard(Cue.CURRENT)
+
+
+def _short(token: Token) -> bool:
+    return " " not in token.text and len(token.text) <= 3
 
 
 def _polite_conditional(tokens: list[Token]) -> None:

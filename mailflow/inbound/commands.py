@@ -177,10 +177,11 @@ register(Command(
                   "fr": ("connexion", "connecter", "me connecter", "se connecter", "nous connecter", "connecte",
                          "identifier", "m'identifier", "accéder", "accès", "login"),
                   "nl": ("aanmelden", "inloggen", "log in", "login", "inlog", "aanmeldlink", "inloglink",
-                         "toegang", "aanmelding", "in te loggen", "aan te melden", "meld ik me aan",
-                         "meld ik mij aan", "meld me aan", "ingelogd", "log ik in", "geraak ik", "raak ik",
+                         "toegang", "aanmelding", "in te loggen", "aan te melden", "meld ik me aan", "inlog*",
+                         "login*", "meld ik mij aan", "meld me aan", "ingelogd", "log ik in", "geraak ik", "raak ik",
                          "raak niet", "geraak niet"),
                   "de": ("anmelden", "einloggen", "login", "anmeldung", "anmeldelink", "loginlink", "zugang",
+                         "zugangs*", "login*", "anmelde*", "einlogg*",
                          "zugriff", "einwählen", "log-in", "melde ich mich an", "melde mich an",
                          "einzuloggen", "anzumelden", "komme ich in", "komme ich ins", "komme nicht ins",
                          "komme nicht in")},
@@ -196,12 +197,17 @@ register(Command(
     },
     rules=(
         rule("keyword", 1.0, {"keyword:login"}, keyword=True),
-        rule("login-link", 0.95, {"login"}, {Cue.LINK}, ASKS | {Cue.SEND, Cue.GET, Cue.AGAIN}),
+        rule("login-link", 0.95, {"login"}, {Cue.LINK}, ASKS | {Cue.SEND, Cue.GET, Cue.AGAIN, Cue.NEW}),
         rule("how-to-log-in", 0.9, {Cue.HOW}, {"login"}, allows={Cue.QUESTION_FORM}),
         rule("cannot-log-in", 0.85, {"login"}, _PROBLEM, allows={Cue.NEGATION, Cue.STATEMENT, Cue.QUESTION_FORM}),
         rule("wants-to-log-in", 0.85, {"login"}, {Cue.WANT, Cue.MODAL}),
         rule("forgot-password", 0.85, {"password"}, {"forgot"} | _PROBLEM | ASKS,
              allows={Cue.NEGATION, Cue.STATEMENT}),
+        rule("cannot-reach-portal", 0.85, {"portal"}, {Cue.CANT}, vetoes={"activation"},
+             allows={Cue.NEGATION, Cue.STATEMENT}),
+        # "Passwort vergessen - bitte Link zum Zurücksetzen schicken": the link of a message about logging in
+        rule("link-for-login", 0.85, {Cue.LINK}, ASKS | {Cue.SEND, Cue.GET, Cue.AGAIN, Cue.NEW},
+             topic={"login", "password", "forgot"}, off_topic={"activation"}),
     ),
     vetoes=frozenset({Cue.CONTRACT, Cue.PAYMENT, Cue.ELSEWHERE}),
 ))
@@ -243,9 +249,10 @@ register(Command(
                  "nl": ("code", "activatiecode", "*code"), "de": ("code", "aktivierungscode", "*code")},
     },
     rules=(
-        rule("keyword", 1.0, {"keyword:resend"}, keyword=True),
-        rule("new-activation-link", 0.95, {"activation"}, ASKS | {Cue.AGAIN},
-             {Cue.SEND, Cue.GET, Cue.LINK, Cue.AGAIN, Cue.MAIL}),
+        # "Die PDF-Datei fehlt im Anhang. Bitte nochmal senden.": again the document, not the invitation
+        rule("keyword", 1.0, {"keyword:resend"}, keyword=True, off_topic={Cue.DOCUMENT, Cue.NUMBER, "copy"}),
+        rule("new-activation-link", 0.95, {"activation"}, ASKS | {Cue.AGAIN, Cue.NEW},
+             {Cue.SEND, Cue.GET, Cue.LINK, Cue.AGAIN, Cue.NEW, Cue.MAIL}),
         rule("link-expired", 0.9, {Cue.LINK, "activation"}, {Cue.EXPIRED, Cue.BROKEN},
              allows={Cue.NEGATION, Cue.STATEMENT, Cue.QUESTION_FORM}),
         rule("cannot-activate", 0.9, {"activation"}, {Cue.CANT, Cue.BROKEN, Cue.EXPIRED},
@@ -254,8 +261,10 @@ register(Command(
              allows={Cue.NEGATION, Cue.STATEMENT}),
         rule("never-received-activation", 0.85, {Cue.NEGATION}, {Cue.RECEIVED, Cue.GET}, {"activation"},
              allows={Cue.NEGATION, Cue.STATEMENT}),
-        rule("link-again", 0.85, {Cue.LINK}, {Cue.AGAIN, Cue.SEND}, ASKS),
-        rule("send-it-again", 0.85, ASKS, {Cue.SEND, Cue.AGAIN}, refers={"activation", Cue.LINK}),
+        rule("link-again", 0.85, {Cue.LINK}, {Cue.AGAIN, Cue.NEW, Cue.SEND}, ASKS,
+             off_topic={"login", "password", "forgot"}),
+        rule("send-it-again", 0.85, ASKS, {Cue.SEND, Cue.AGAIN, Cue.NEW}, refers={"activation", Cue.LINK},
+             off_topic={"login", "password", "forgot"}),
     ),
     vetoes=frozenset({"code", "login", "password", Cue.PAPER, Cue.CONTRACT, Cue.ELSEWHERE, Cue.NUMBER}),
 ))
@@ -322,9 +331,10 @@ def customer_scope(commands: list[Requested], user: User) -> tuple[list[Requeste
     return commands, visible[written[0]] if written else None
 
 
+# A clause asking for a summary or a rhythm ("die Zusammenfassung nur noch monatlich schicken") asks no copy
 _NOT_OUR_DOCUMENTS = {Cue.COMPLAINT, Cue.ADDRESS, Cue.ELSEWHERE, Cue.FUTURE, Cue.PAPER, Cue.EMAIL, Cue.CONTRACT,
                       Cue.PAYMENT, "activation", "login", "password", "code", Cue.LINK, "stop-verb", "unsubscribe",
-                      "remove-me"}
+                      "remove-me", Cue.SUMMARY, "daily", "weekly", "monthly"}
 register(Command(
     CommandName.DUPLICATE,
     "DUPLICATE <number>: receive a copy of a document with its PDF, for example DUPLICATE F2026-0042.",
@@ -346,7 +356,9 @@ register(Command(
         rule("ask-for-copy", 0.95, ASKS | {Cue.GET}, {"copy"}),
         rule("copy-of-number", 0.85, {"copy"}, {Cue.NUMBER}),
         rule("ask-again", 0.9, ASKS, {Cue.AGAIN}, {Cue.NUMBER}),
-        rule("ask-to-get-again", 0.85, ASKS, {Cue.AGAIN}, {Cue.GET, Cue.RECEIVED}, {Cue.DOCUMENT, "copy"}),
+        # "bräuchte die Rechnung nochmal", "la facture encore svp": no verb, so only when nothing else is said
+        rule("document-again", 0.9, ASKS, {Cue.AGAIN}, {Cue.DOCUMENT, "copy"}, plain=True),
+        rule("ask-to-get-again", 0.85, ASKS, {Cue.AGAIN, Cue.NEW}, {Cue.GET, Cue.RECEIVED}, {Cue.DOCUMENT, "copy"}),
         rule("number-again", 0.85, {Cue.NUMBER}, {Cue.AGAIN}, {Cue.REQUEST, Cue.SEND, Cue.GET}),
         rule("want-number", 0.85, {Cue.WANT}, {Cue.NUMBER}, plain=True),
         rule("send-number", 0.8, {Cue.SEND}, {Cue.NUMBER}),
@@ -432,8 +444,9 @@ register(Command(
         rule("summary-named", 0.85, FREQUENCY_TAGS, {Cue.SUMMARY}, plain=True),  # "Un récapitulatif quotidien, merci."
         rule("documents-how-often", 0.6, FREQUENCY_TAGS, {Cue.DOCUMENT}, ASKS | {Cue.GET}),
     ),
+    # "wir bekommen momentan für jede Rechnung eine Mail" tells how it is, not how it should be
     vetoes=frozenset({Cue.PAYMENT, Cue.CONTRACT, Cue.COMPLAINT, Cue.PAPER, Cue.ADDRESS, Cue.ELSEWHERE,
-                      Cue.NUMBER}),
+                      Cue.NUMBER, Cue.CURRENT}),
 ))
 
 
@@ -457,6 +470,9 @@ def _staff_scope(req: Request) -> str:
     return req.customer.number if req.customer else "all customer numbers"
 
 
+# "Bitte aus dem Verteiler nehmen": out of the list says both what and which way
+_OUT_OF_THE_LIST = ("aus dem verteiler", "aus ihrem verteiler", "aus der liste", "aus ihrer liste",
+                    "aus der mailingliste", "aus dem e-mail-verteiler", "aus dem mailverteiler")
 register(Command(
     CommandName.STOP, "STOP: no more notifications by mail.", eml_stop,
     words={
@@ -464,7 +480,8 @@ register(Command(
                   "fr": ("stop", "désinscrire", "désabonner", "désinscription", "désabonnement", "stopper"),
                   "nl": ("stop", "afmelden", "uitschrijven", "afmelding", "uitschrijving", "stoppen"),
                   "de": ("stop", "abmelden", "abbestellen", "abmeldung", "austragen", "stopp")},
-        "unsubscribe": {"en": ("unsubscribe", "opt out", "opt-out", "unsubscribed", "unsubscribing"),
+        "unsubscribe": {"en": ("unsubscribe", "opt out", "opt-out", "unsubscribed", "unsubscribing", "opt me out",
+                               "opt us out", "sign me off", "sign me out of"),
                         "fr": ("désinscrire", "désabonner", "désinscription", "désabonnement", "désinscrit",
                                "me désinscrire", "me désabonner", "désinscrivez", "désabonnez"),
                         "nl": ("afmelden", "uitschrijven", "afmelding", "uitschrijving", "uitgeschreven",
@@ -474,11 +491,15 @@ register(Command(
                                "abgemeldet", "tragen sie mich aus", "melden sie mich ab", "melde mich ab",
                                "abzumelden", "abzubestellen", "auszutragen", "tragen sie mich", "austragen lassen",
                                "ausgetragen", "gestrichen werden", "entfernt werden")},
-        "stop-verb": {"en": ("stop", "cease", "quit", "halt", "discontinue"),
-                      "fr": ("arrêter", "arrêtez", "cesser", "cessez", "stopper", "stoppez", "stop", "arrête"),
-                      "nl": ("stoppen", "stop", "stopt", "ophouden", "hou op", "beëindigen", "stopzetten"),
+        "stop-verb": {"en": ("stop", "cease", "quit", "halt", "discontinue", "turn off", "switch off", "disable",
+                             "deactivate"),
+                      "fr": ("arrêter", "arrêtez", "cesser", "cessez", "stopper", "stoppez", "stop", "arrête",
+                             "désactiver", "désactivez", "couper", "coupez"),
+                      "nl": ("stoppen", "stop", "stopt", "ophouden", "hou op", "beëindigen", "stopzetten",
+                             "uitschakelen", "uitzetten", "afzetten", "schakel uit", "zet uit"),
                       "de": ("aufhören", "hören sie auf", "einstellen", "stoppen", "stoppen sie", "beenden",
-                             "unterlassen", "stopp", "hören sie bitte auf", "hört auf", "hört bitte auf")},
+                             "unterlassen", "stopp", "hören sie bitte auf", "hört auf", "hört bitte auf",
+                             "abstellen", "ausschalten", "abschalten", "deaktivieren")},
         "remove-me": {"en": ("remove me", "take me off", "delete me", "remove my address", "remove my email",
                              "taken off", "be removed", "removed from", "take my address off"),
                       "fr": ("retirez-moi", "retirer de", "supprimez-moi", "enlevez-moi", "retirer mon adresse",
@@ -487,8 +508,19 @@ register(Command(
                              "mij verwijderen", "me verwijderen", "te halen"),
                       "de": ("streichen sie mich", "entfernen sie mich", "löschen sie mich", "mich entfernen",
                              "mich löschen", "mich streichen")},
-        "list": {"en": ("list", "mailing list", "distribution list"), "fr": ("liste", "liste de diffusion"),
-                 "nl": ("lijst", "mailinglijst", "verzendlijst"), "de": ("liste", "verteiler", "verteilerliste")},
+        "list": {"en": ("list", "mailing list", "distribution list", "mailing lists"),
+                 "fr": ("liste", "liste de diffusion", "liste d'envoi"),
+                 "nl": ("lijst", "mailinglijst", "verzendlijst", "mailinglist", "adressenlijst"),
+                 "de": ("liste", "verteiler", "verteilerliste", "mailingliste", "e-mail-verteiler", "*verteiler",
+                        "empfängerliste", "adressliste", *_OUT_OF_THE_LIST)},
+        # "streichen Sie meine Adresse aus dem Verteiler": to take off a list, the list named
+        "remove": {"en": ("remove", "delete", "take off", "drop", "erase"),
+                   "fr": ("retirer", "retirez", "supprimer", "supprimez", "enlever", "enlevez", "rayer", "rayez",
+                          "radier", "radiez"),
+                   "nl": ("verwijderen", "verwijder", "te verwijderen", "schrappen", "schrap", "te schrappen",
+                          "halen", "haal", "te halen", "af te voeren", "afvoeren"),
+                   "de": ("streichen", "entfernen", "löschen", "herausnehmen", "rausnehmen", "zu streichen",
+                          "zu entfernen", "zu löschen", *_OUT_OF_THE_LIST)},
     },
     rules=(
         rule("keyword", 1.0, {"keyword:stop"}, keyword=True),
@@ -498,9 +530,12 @@ register(Command(
              allows={Cue.NEGATION}),
         rule("stop-sending", 0.9, {"stop-verb"}, {Cue.SEND, Cue.MAIL}),
         rule("remove-from-list", 0.9, {"remove-me"}, {"list", Cue.MAIL}),
+        rule("take-off-list", 0.9, {"remove"}, {"list"}, ASKS),
     ),
+    # Looking for a mail, another person's address, a move, "ik krijg geen mails meer" (a complaint that they
+    # stopped): not the end of the notices
     vetoes=frozenset({Cue.PAPER, Cue.CONTRACT, Cue.PAYMENT, Cue.ELSEWHERE, Cue.COMPLAINT, Cue.NUMBER,
-                      Cue.DOCUMENT, "copy"}),
+                      Cue.DOCUMENT, "copy", Cue.FIND, Cue.NEVER_GOT, Cue.ADDRESS, Cue.EMAIL, Cue.CURRENT}),
 ))
 
 

@@ -22,7 +22,8 @@ class Cue(StrEnum):
     WANT = "want"  # I'd like, je voudrais, ik wil, ich möchte, I need
     SEND = "send"  # send, renvoyer, sturen, zusenden (the forms that ask, not the past)
     GET = "get"  # receive, recevoir, krijgen, erhalten
-    AGAIN = "again"  # again, à nouveau, nog eens, erneut, a new one
+    AGAIN = "again"  # again, à nouveau, nog eens, erneut
+    NEW = "new"  # new, another, nouvelle, nieuwe, neue: again for a link or a copy, not for "the new invoice"
     DOCUMENT = "document"  # invoice, facture, factuur, Rechnung
     NEGATION = "negation"
     WHY = "why"
@@ -68,7 +69,17 @@ class Cue(StrEnum):
     SOON = "soon"  # as soon as possible: urgency, not a frequency
     MISHAP = "mishap"  # by mistake, par erreur: how something got lost, not a complaint
     THIS_DOCUMENT = "this-document"  # this invoice, cette facture: the one of the mail answered
+    MAILBOX = "mailbox"  # inbox, boîte mail, Postfach: where mail is, not mail itself
+    FIND = "find"  # find, retrouver, vinden, finden: looking for something, not refusing it
+    CURRENT = "current"  # we get, nous recevons, momentan: how things are now, not how they should be
+    ABILITY = "ability"  # can I, kann ich, puis-je: asks for something, or what the person may do (with SELF)
+    SELF = "self"  # selbst, myself, moi-même, zelf, somewhere: what the person would do on their own
 
+
+_THE_DOCUMENT = {"fr": ("la facture", "le document", "la note de crédit", "le pdf"),
+                 "nl": ("de factuur", "het document", "de creditnota", "de pdf"),
+                 "en": ("the invoice", "the document", "the credit note", "the pdf"),
+                 "de": ("die rechnung", "das dokument", "die gutschrift", "das pdf")}
 
 # Shared cue words, by language. Folding makes accents and case irrelevant; a form with a space is a phrase.
 WORDS: dict[Cue, Words] = {
@@ -97,7 +108,9 @@ WORDS: dict[Cue, Words] = {
                "besten dank im voraus", "im voraus vielen dank", "anfrage", "ersuche", "ersuchen", "gerne", "gern",
                "wir wären ihnen dankbar", "ich wäre ihnen dankbar", "wären sie so freundlich",
                "wären sie so nett", "seien sie so freundlich", "dankbar", "danke vorab", "vorab danke",
-               "vorab vielen dank", "würde mich freuen", "wäre nett", "wäre super", "wäre toll", "wäre klasse"),
+               "vorab vielen dank", "würde mich freuen", "wäre nett", "wäre super", "wäre toll", "wäre klasse",
+               "wäre schön", "wäre prima", "wäre lieb", "wäre hilfreich", "wäre froh", "wäre ich froh",
+               "wäre ihnen dankbar", "wären ihnen dankbar", "mit der bitte"),
     },
     Cue.MODAL: {
         "fr": ("pourriez-vous", "pourriez vous", "pouvez-vous", "pouvez vous", "pourrais-je", "puis-je", "pourriez",
@@ -108,7 +121,7 @@ WORDS: dict[Cue, Words] = {
         "nl": ("kunt u", "kan u", "kunnen jullie", "kunnen u", "kun je", "kan je", "zou u", "zouden jullie",
                "mogen wij",
                "kunt u mij", "kan ik", "kunnen we", "zou ik", "zouden wij", "zouden we", "mogen we", "zoudt", "kunt",
-               "kunnen", "kun", "wilt",
+               "kunnen", "kun", "wilt", "mogen jullie", "mag u", "moogt u", "mag je", "mogen jullie mij",
                "zou je", "mag ik", "kan ik", "is het mogelijk", "zou het mogelijk zijn", "kunt", "mogelijk om"),
         "en": ("could you", "can you", "would you", "will you", "could i", "can i", "may i", "could we", "can we",
                "is it possible", "would it be possible", "possible to", "would you mind", "can u", "could u",
@@ -117,7 +130,8 @@ WORDS: dict[Cue, Words] = {
         "de": ("könnten sie", "können sie", "würden sie", "könntet ihr", "könnt ihr", "kannst du", "könntest du",
                "kann ich", "könnte ich", "dürfte ich", "darf ich", "wäre es möglich", "ist es möglich", "möglich",
                "würden sie mir", "könnten", "können", "könnt ihr", "könntet", "wäre es möglich", "kannst",
-               "könntest", "würdest", "würden", "dürfte", "wäre", "wären"),
+               "könntest", "würdest", "würden", "dürfte", "wäre", "wären", "hätten sie", "hättest du", "hättet ihr",
+               "haben sie vielleicht", "hast du vielleicht"),
     },
     Cue.WANT: {
         "fr": ("je voudrais", "je souhaite", "je souhaiterais", "j'aimerais", "je désire", "je désirerais",
@@ -130,7 +144,7 @@ WORDS: dict[Cue, Words] = {
                "nodig hebben", "hebben nodig", "wensen"),
         "en": ("i would like", "i'd like", "id like", "i want", "i need", "we need", "we would like", "we'd like",
                "i wish", "we want", "i wanted", "i was wondering if", "i'd love", "need", "would like", "i require",
-               "looking for"),
+               "looking for", "i'd rather", "i would rather", "we'd rather", "we would rather"),
         "de": ("ich möchte", "wir möchten", "ich hätte gerne", "ich hätte gern", "wir hätten gerne", "ich brauche",
                "wir brauchen", "ich benötige", "wir benötigen", "ich wünsche", "ich will", "möchte", "möchten",
                "hätte gerne", "hätte gern", "brauche", "benötige", "benötigen", "bräuchte", "hätten gerne",
@@ -142,16 +156,19 @@ WORDS: dict[Cue, Words] = {
                "envoyez-moi", "renvoyez-moi", "renvoi", "m'envoyer", "me renvoyer",
                "mailer", "envoyer à nouveau", "réexpédiez", "fournir", "fournissez", "envoyez moi", "renvoyez moi",
                "transférer", "transférez", "renvoyer à nouveau", "réenvoyez", "communiquer", "communiquez",
-               "faire suivre", "faites suivre", "adressez", "adressez-moi", "me transmettre", "me faire parvenir"),
+               "faire suivre", "faites suivre", "adressez", "adressez-moi", "me transmettre", "me faire parvenir",
+               "envoi", "réexpédition", "retransmission", "renvoyer", "réenvoi", "renvoie", "renvoies",
+               "envoie", "envoies", "envoie-moi", "renvoie-moi"),
         "nl": ("sturen", "versturen", "opsturen", "doorsturen", "toesturen", "nasturen", "terugsturen", "stuur",
                "stuurt", "zenden", "verzenden", "toezenden", "zend", "mailen", "doormailen", "bezorgen", "bezorg",
                "bezorgt", "overmaken", "opnieuw sturen", "opnieuw versturen", "door te sturen", "toe te sturen",
                "te sturen", "te versturen", "te bezorgen", "op te sturen", "mailt", "verstuur", "verstuurt",
-               "zendt", "doen toekomen", "toekomen", "laten geworden", "te mailen", "bezorg me", "stuur me"),
+               "zendt", "doen toekomen", "toekomen", "laten geworden", "te mailen", "bezorg me", "stuur me",
+               "toezending", "verzending", "herzending", "doorsturen aub", "door te mailen", "op te sturen"),
         "en": ("send", "resend", "re-send", "forward", "email me", "e-mail me", "mail me", "email it", "mail it",
                "re-issue", "reissue", "provide", "share", "sending", "resending", "forwarding", "emailing",
                "send over",
-               "send through", "email it to me", "pass on", "get me", "send me"),
+               "send through", "email it to me", "pass on", "get me", "send me", "shoot me"),
         "de": ("senden", "zusenden", "zuschicken", "schicken", "schicken sie", "senden sie", "übersenden",
                "übermitteln", "zukommen lassen", "nachsenden", "mailen", "zumailen", "weiterleiten", "sende",
                "schickt", "sendet", "schick", "send", "zuzusenden", "zuzuschicken", "zu senden", "zu schicken",
@@ -159,7 +176,10 @@ WORDS: dict[Cue, Words] = {
                "übersendet", "übermittle", "nachschicken", "nachreichen", "zustellen", "weiterleiten",
                "erneut senden", "nochmal senden", "nochmals senden", "zusendung", "zuschicken lassen",
                "zu übermitteln", "zukommen zu lassen", "zu übersenden", "nachzusenden", "zuzumailen", "zukommen",
-               "zusenden lassen", "übersenden sie", "neu zusenden", "neu senden", "neu schicken"),
+               "zusenden lassen", "übersenden sie", "neu zusenden", "neu senden", "neu schicken",
+               # the nouns of officialese: "bitte um Übermittlung", "ersuche um Zusendung"
+               "übermittlung", "übersendung", "zustellung", "nachsendung", "zuschickung", "schicke mir",
+               "schick mir", "schicken sie mir", "versand", "neuversand", "neuzustellung", "*schicken", "*senden"),
     },
     Cue.GET: {
         "fr": ("recevoir", "obtenir", "avoir", "récupérer", "disposer"),
@@ -175,24 +195,36 @@ WORDS: dict[Cue, Words] = {
         "de": ("erhalten", "bekommen", "gekriegt", "empfangen"),
     },
     Cue.AGAIN: {
-        "fr": ("encore", "à nouveau", "de nouveau", "une nouvelle fois", "nouveau", "nouvelle", "une autre",
-               "un autre", "re", "une seconde fois", "deuxième", "encore une fois", "une fois de plus"),
-        "nl": ("nog eens", "nogmaals", "opnieuw", "nog een keer", "nog een", "nieuwe", "nieuw", "terug", "weer",
-               "nog maar eens", "tweede", "nog ne keer", "ne keer", "nen keer", "nog 1 keer"),
-        "en": ("again", "once more", "another", "new", "a second", "one more time", "fresh", "one more"),
-        "de": ("erneut", "nochmal", "nochmals", "noch einmal", "noch mal", "wieder", "neue", "neuen", "neuer",
-               "neues", "abermals", "zweites", "weitere", "weiteres", "weiteren", "neu"),
+        "fr": ("encore", "à nouveau", "de nouveau", "une nouvelle fois", "re", "une seconde fois",
+               "encore une fois", "une fois de plus", "une deuxième fois", "derechef"),
+        "nl": ("nog eens", "nogmaals", "opnieuw", "nog een keer", "terug", "weer", "nog maar eens", "nog ne keer",
+               "ne keer", "nen keer", "nog 1 keer", "nog eventjes", "hernieuwd", "hernieuwde"),
+        "en": ("again", "once more", "one more time", "a second time", "once again", "afresh", "anew", "resent"),
+        "de": ("erneut", "nochmal", "nochmals", "noch einmal", "noch mal", "wieder", "abermals", "nochmalige",
+               "nochmaligen", "nochmaliges", "nochmaliger", "erneute", "erneuten", "erneuter", "neuerlich",
+               "neuerliche", "neuerlichen", "neuerlicher",
+               "wiederholt", "nomol", "nomal"),
+    },
+    # "new" asks again only for what can be had twice (a link, a copy): "the new invoice" is another document
+    Cue.NEW: {
+        "fr": ("nouveau", "nouvelle", "nouvel", "une autre", "un autre", "deuxième", "second", "seconde"),
+        "nl": ("nieuwe", "nieuw", "nog een", "tweede", "andere"),
+        "en": ("another", "new", "a second", "fresh", "one more", "second"),
+        "de": ("neue", "neuen", "neuer", "neues", "neu", "zweites", "zweite", "weitere", "weiteres", "weiteren"),
     },
     Cue.DOCUMENT: {
         "fr": ("facture", "factures", "note de crédit", "notes de crédit", "avoir", "document", "documents", "pdf",
                "pièce", "fichier", "facture n°", "la facture", "cette facture", "ce document", "relevé",
-               "pièce jointe", "pj", "annexe"),
+               "pièce jointe", "pj", "annexe", *_THE_DOCUMENT["fr"]),
         "nl": ("factuur", "facturen", "creditnota", "creditnota's", "kredietnota", "nota", "document", "documenten",
-               "pdf", "deze factuur", "dit document", "bestand", "rekening", "*factuur", "bijlage", "pdf'je"),
+               "pdf", "deze factuur", "dit document", "bestand", "rekening", "*factuur", "bijlage", "pdf'je",
+               *_THE_DOCUMENT["nl"]),
         "en": ("invoice", "invoices", "credit note", "credit notes", "document", "documents", "pdf", "bill",
-               "statement", "file", "this invoice", "the invoice", "credit memo", "attachment", "attached file"),
+               "statement", "file", "this invoice", "the invoice", "credit memo", "attachment", "attached file",
+               *_THE_DOCUMENT["en"]),
         "de": ("rechnung", "rechnungen", "gutschrift", "gutschriften", "dokument", "dokumente", "beleg", "belege",
-               "pdf", "datei", "diese rechnung", "*rechnung", "rechnungs*", "anhang", "anlage", "faktura"),
+               "pdf", "datei", "diese rechnung", "*rechnung", "rechnungs*", "anhang", "anlage", "faktura",
+               *_THE_DOCUMENT["de"]),
     },
     Cue.OTHER_DOCUMENTS: {
         "fr": ("factures", "documents", "toutes", "tous", "précédente", "précédent", "autre", "autres", "janvier",
@@ -208,15 +240,17 @@ WORDS: dict[Cue, Words] = {
     },
     Cue.NEGATION: {
         "fr": ("ne", "n'", "pas", "jamais", "aucun", "aucune", "rien", "sans", "non", "inutile", "pas besoin",
-               "pas la peine", "pas nécessaire", "ne plus nécessaire", "ne plus", "n'ai plus", "plus besoin"),
+               "pas la peine", "pas nécessaire", "ne plus nécessaire", "ne plus", "n'ai plus", "plus besoin",
+               "nulle part", "plus aucun", "plus aucune"),
         "nl": ("niet", "geen", "nooit", "niets", "hoeft niet", "hoeven niet", "nee", "hoeft", "onnodig", "nergens",
                "niet meer", "geen meer", "niet langer"),
         "en": ("not", "n't", "don't", "dont", "do not", "doesn't", "doesnt", "didn't", "didnt", "won't", "wont",
                "never", "no", "nothing", "neither", "nor", "isn't", "aren't", "shouldn't", "no need", "not needed",
-               "unnecessary", "no more", "no longer"),
+               "unnecessary", "no more", "no longer", "nowhere", "no further"),
         "de": ("nicht", "kein", "keine", "keinen", "keinem", "keiner", "keines", "nie", "niemals", "nichts",
                "nein", "nicht nötig", "unnötig", "erledigt", "hat sich erledigt", "müssen nicht", "müssen mir keine",
-               "nicht mehr", "keine mehr", "nicht länger"),
+               "nicht mehr", "keine mehr", "nicht länger", "nirgends", "nirgendwo", "keine weiteren",
+               "keine weitere", "keinerlei"),
     },
     Cue.WHY: {
         "fr": ("pourquoi", "comment se fait-il", "comment ça se fait", "comment expliquer"),
@@ -249,17 +283,20 @@ WORDS: dict[Cue, Words] = {
                "élevé", "élevée", "erroné", "erronée", "erreur", "incorrect", "incorrecte", "faux", "fausse",
                "mauvaise", "mauvais",
                "contester", "conteste", "réclamation", "deux fois", "en double", "double facturation", "litige",
-               "pas d'accord", "rappel", "remboursement", "rembourser", "montant"),
+               "pas d'accord", "rappel", "remboursement", "rembourser", "montant", "corriger", "rectifier",
+               "vérifier", "correction", "annuler"),
         "nl": ("betaald", "voldaan", "overgemaakt", "te hoog", "hoog", "duur", "fout", "foutief", "foute",
                "verkeerd", "verkeerde",
                "onjuist", "vergissing", "betwist", "betwisten", "klacht", "dubbel", "twee keer", "tweemaal",
-               "klopt niet", "niet akkoord", "herinnering", "aanmaning", "terugbetaling", "bedrag"),
+               "klopt niet", "niet akkoord", "herinnering", "aanmaning", "terugbetaling", "bedrag", "corrigeren",
+               "nakijken", "controleren", "rechtzetten", "verbeteren", "annuleren"),
         "en": ("paid", "settled", "too high", "too much", "expensive", "wrong", "incorrect", "error", "mistake",
                "dispute", "disputing", "complaint", "twice", "double charged", "overcharged", "reminder",
-               "refund", "amount", "charged"),
+               "refund", "amount", "charged", "correct", "correction", "check", "verify", "look into"),
         "de": ("bezahlt", "beglichen", "überwiesen", "zu hoch", "hoch", "teuer", "falsch", "fehler", "fehlerhaft",
                "inkorrekt", "widerspruch", "einspruch", "reklamation", "beschwerde", "doppelt", "zweimal",
-               "stimmt nicht", "mahnung", "erinnerung", "rückerstattung", "betrag"),
+               "stimmt nicht", "mahnung", "erinnerung", "rückerstattung", "betrag", "korrigieren", "berichtigen",
+               "prüfen", "überprüfen", "nachprüfen", "korrektur", "stornieren", "storno", "nicht bestellt"),
     },
     Cue.THANKS: {
         "fr": ("merci pour", "merci beaucoup pour", "merci bien pour", "je vous remercie pour", "merci du",
@@ -299,23 +336,30 @@ WORDS: dict[Cue, Words] = {
         "de": ("folgende", "folgender", "folgenden", "nachstehende", "untenstehende", "unten"),
     },
     Cue.SELF_ADDRESS: {
-        "fr": ("cette adresse", "cette adresse mail", "cette adresse e-mail", "mon adresse", "à moi", "ici"),
-        "nl": ("dit adres", "dit e-mailadres", "dit mailadres", "mijn adres", "naar mij"),
-        "en": ("this address", "this email address", "this e-mail address", "my address", "to me", "here"),
-        "de": ("diese adresse", "diese e-mail-adresse", "diese mailadresse", "meine adresse", "an mich"),
+        "fr": ("cette adresse", "cette adresse mail", "cette adresse e-mail", "mon adresse", "à moi", "ici",
+               "mon adresse mail", "mon adresse e-mail", "mon adresse email", "mon e-mail"),
+        "nl": ("dit adres", "dit e-mailadres", "dit mailadres", "mijn adres", "naar mij", "mijn e-mailadres",
+               "mijn mailadres", "mijn emailadres"),
+        "en": ("this address", "this email address", "this e-mail address", "my address", "to me", "here",
+               "my email address", "my e-mail address", "my email"),
+        "de": ("diese adresse", "diese e-mail-adresse", "diese mailadresse", "meine adresse", "an mich",
+               "meine e-mail-adresse", "meine mailadresse", "meine emailadresse", "meine e-mail adresse"),
     },
     Cue.ELSEWHERE: {
         "fr": ("mon comptable", "ma comptable", "notre comptable", "mon collègue", "ma collègue", "notre service",
                "la comptabilité", "notre comptabilité", "mon associé", "ma fiduciaire", "notre fiduciaire",
-               "mon épouse", "mon mari", "au comptable", "à la comptabilité", "au service comptable", "en copie"),
+               "mon épouse", "mon mari", "au comptable", "à la comptabilité", "au service comptable", "en copie",
+               "à notre", "à nos", "au siège"),
         "nl": ("mijn boekhouder", "onze boekhouder", "de boekhouding", "onze boekhouding", "mijn collega",
                "onze collega", "mijn accountant", "onze accountant", "het secretariaat", "mijn vrouw", "mijn man",
-               "in kopie", "in cc"),
+               "in kopie", "in cc", "naar onze", "naar ons", "aan onze", "het hoofdkantoor"),
         "en": ("my accountant", "our accountant", "my colleague", "our accounting", "accounts department",
-               "my assistant", "my wife", "my husband", "in cc", "to cc", "accounts payable", "the accounting"),
+               "my assistant", "my wife", "my husband", "in cc", "to cc", "accounts payable", "the accounting",
+               "to our", "to my boss", "to my manager", "our head office"),
         "de": ("meinen steuerberater", "meine steuerberaterin", "unseren steuerberater", "unsere buchhaltung",
                "die buchhaltung", "meinen kollegen", "meine kollegin", "meine frau", "meinen mann", "in kopie",
-               "in cc", "an die buchhaltung", "unsere kollegin", "unseren kollegen"),
+               "in cc", "an die buchhaltung", "unsere kollegin", "unseren kollegen", "an unsere", "an unseren",
+               "an unser", "an meinen chef", "an meine chefin", "unsere zentrale"),
     },
     Cue.FUTURE: {
         "fr": ("désormais", "dorénavant", "à l'avenir", "à partir de maintenant", "à partir d'aujourd'hui",
@@ -342,20 +386,21 @@ WORDS: dict[Cue, Words] = {
                "ces mails", "ces messages", "envois", "ces envois", "newsletter", "*mail", "*mails", "averti",
                "avertie",
                "avertir", "prévenu", "prévenue", "prévenir", "informé", "informée", "informer", "notifié",
-               "notifiée", "notifier"),
+               "notifiée", "notifier", "nouvelles factures", "nouveaux documents"),
         "nl": ("mail", "mails", "e-mail", "e-mails", "email", "emails", "mailtjes", "bericht", "berichten",
                "melding", "meldingen", "notificatie", "notificaties", "mailings", "*mail", "*mails", "*meldingen",
                "*berichten", "nieuwsbrief", "verwittigd", "verwittigen", "geïnformeerd", "informeren", "op de hoogte",
-               "gemaild", "verwittiging"),
+               "gemaild", "verwittiging", "nieuwe facturen", "nieuwe documenten"),
         "en": ("mail", "mails", "e-mail", "e-mails", "email", "emails", "message", "messages", "notification",
                "notifications", "alerts", "alert", "notices", "notice", "newsletter", "mailings", "notify",
                "notified",
-               "inform", "informed", "alerted", "emailed"),
+               "inform", "informed", "alerted", "emailed", "new invoices", "new documents"),
         "de": ("mail", "mails", "e-mail", "e-mails", "email", "emails", "nachricht", "nachrichten",
                "benachrichtigung", "benachrichtigungen", "mitteilung", "mitteilungen", "*mail", "*mails",
                "*benachrichtigungen", "*nachrichten", "newsletter", "hinweise", "infomails", "informieren",
                "informiert",
-               "benachrichtigen", "benachrichtigt", "verständigen", "verständigt"),
+               "benachrichtigen", "benachrichtigt", "verständigen", "verständigt", "neue rechnungen",
+               "neuen rechnungen", "neue dokumente", "neuen dokumenten"),
     },
     Cue.LINK: {
         "fr": ("lien", "liens", "url", "bouton"),
@@ -366,15 +411,15 @@ WORDS: dict[Cue, Words] = {
     Cue.CANT: {
         "fr": ("je n'arrive pas", "n'arrive pas", "je ne parviens pas", "ne parviens pas", "impossible",
                "je ne peux pas", "ne peux pas", "je n'y arrive pas", "pas moyen", "je n'ai pas réussi",
-               "n'arrivons pas", "ne pouvons pas", "ne peut pas"),
+               "n'arrivons pas", "ne pouvons pas", "ne peut pas", "pas accès", "pas d'accès", "plus accès"),
         "nl": ("lukt niet", "lukt me niet", "lukt het niet", "kan niet", "kan ik niet", "kunnen niet",
                "onmogelijk", "raak niet", "geraak niet", "krijg het niet", "het lukt niet", "lukte niet",
-               "kan me niet", "kan mij niet", "slaag er niet in"),
+               "kan me niet", "kan mij niet", "slaag er niet in", "geen toegang"),
         "en": ("can't", "cant", "cannot", "can not", "unable", "impossible", "couldn't", "couldnt", "could not",
-               "not able", "no way to", "fail to", "failed to", "won't let me"),
+               "not able", "no way to", "fail to", "failed to", "won't let me", "no access", "don't have access"),
         "de": ("kann nicht", "kann mich nicht", "kann ich nicht", "können nicht", "klappt nicht", "gelingt nicht",
                "unmöglich", "schaffe es nicht", "komme nicht", "geht nicht", "nicht möglich", "konnte nicht",
-               "konnte mich nicht"),
+               "konnte mich nicht", "keinen zugang", "kein zugang", "nicht geklappt"),
     },
     Cue.BROKEN: {
         "fr": ("ne fonctionne pas", "ne fonctionne plus", "fonctionne pas", "ne marche pas", "ne marche plus",
@@ -409,54 +454,64 @@ WORDS: dict[Cue, Words] = {
                "nicht angekommen"),
     },
     Cue.NO_MORE: {
-        "fr": ("plus", "plus jamais", "plus de", "ne plus", "n'ai plus", "plus besoin"),
-        "nl": ("meer", "langer", "niet meer", "geen meer", "niet langer"),
-        "en": ("anymore", "any more", "any longer", "no more", "no longer"),
-        "de": ("mehr", "länger", "nicht mehr", "keine mehr", "nicht länger"),
+        "fr": ("plus", "plus jamais", "plus de", "ne plus", "n'ai plus", "plus besoin", "plus aucun",
+               "plus aucune", "aucun autre", "aucune autre"),
+        "nl": ("meer", "langer", "niet meer", "geen meer", "niet langer", "geen verdere", "geen andere",
+               "geen nieuwe"),
+        "en": ("anymore", "any more", "any longer", "no more", "no longer", "no further", "no other"),
+        "de": ("mehr", "länger", "nicht mehr", "keine mehr", "nicht länger", "keine weiteren", "keine weitere",
+               "keinerlei", "keine neuen"),
     },
     Cue.INSTEAD: {
         "fr": ("au lieu de", "au lieu d'", "plutôt que", "à la place de", "plutôt qu'"),
         "nl": ("in plaats van", "i.p.v", "ipv", "eerder dan"),
-        "en": ("instead of", "rather than", "in place of"),
+        "en": ("instead of", "rather than", "in place of", "than"),
         "de": ("statt", "anstatt", "anstelle", "an stelle", "statt einer"),
     },
     Cue.SUFFICE: {
         "fr": ("suffit", "suffira", "suffirait", "suffisant", "suffisante", "ça me va", "me convient",
                "conviendrait", "me suffit", "nous suffit", "largement assez", "assez", "parfait", "serait parfait",
-               "idéal", "très bien", "ça ira", "ok"),
+               "idéal", "très bien", "ça ira", "ok", "ça peut être"),
         "nl": ("volstaat", "voldoende", "genoeg", "is genoeg", "volstaan", "past me", "past beter", "prima",
-               "is prima", "ok", "oké", "in orde", "perfect"),
+               "is prima", "ok", "oké", "in orde", "perfect", "voldoet", "zou volstaan", "ruim voldoende",
+               "zou genoeg zijn", "past ons", "mag het", "mag dat", "mag het ook", "mag gerust"),
         "en": ("enough", "is enough", "sufficient", "will do", "suffices", "is plenty", "plenty", "works for me",
-               "works for us", "suits me", "suits us",
+               "works for us", "suits me", "suits us", "suit me", "suit us", "would suit", "suffice",
+               "would suffice", "would do", "can be",
                "is fine", "fine", "ok", "okay", "perfect", "would be better", "better"),
         "de": ("reicht", "reicht mir", "genügt", "ausreichend", "reicht völlig", "genügt mir", "reichen", "ok",
-               "ist ok", "passt", "perfekt", "besser"),
+               "ist ok", "passt", "perfekt", "besser", "genügen", "ausreichen", "würde reichen", "würde genügen",
+               "reicht aus", "langt", "würde passen", "wäre mir lieber", "wäre besser", "darf es", "kann es gerne",
+               "darf gerne"),
     },
     Cue.PREFER: {
         "fr": ("préfère", "préférerais", "préférons", "préférerions", "plutôt", "de préférence", "mieux",
-               "serait mieux"),
+               "serait mieux", "passer à", "passer en", "basculer", "à la place"),
         "nl": ("liever", "verkies", "verkiezen", "bij voorkeur", "voorkeur", "liefst", "het liefst", "beter",
-               "zou beter zijn"),
-        "en": ("prefer", "rather", "would prefer", "preferably", "preference"),
-        "de": ("lieber", "bevorzuge", "bevorzugen", "vorzugsweise", "am liebsten"),
+               "zou beter zijn", "overschakelen", "overschakelen naar", "omzetten naar", "in de plaats"),
+        "en": ("prefer", "rather", "would prefer", "preferably", "preference", "switch to", "switch me to",
+               "change to", "change me to", "move me to", "put me on", "instead", "move to"),
+        "de": ("lieber", "bevorzuge", "bevorzugen", "vorzugsweise", "am liebsten", "umstellen", "umstellen auf",
+               "stattdessen", "umgestellt werden"),
     },
     Cue.ONLY: {
         "fr": ("seulement", "uniquement", "juste", "que", "ne recevoir qu'", "ne recevoir que", "n'en recevoir qu'",
                "ne plus recevoir qu'", "n'avoir qu'"),
-        "nl": ("enkel", "alleen", "slechts", "maar"),
-        "en": ("only", "just"),
-        "de": ("nur", "lediglich", "bloß"),
+        "nl": ("enkel", "alleen", "slechts", "maar", "alleen nog", "enkel nog", "nog maar"),
+        "en": ("only", "just", "only ever"),
+        "de": ("nur", "lediglich", "bloß", "nur noch", "nur mehr"),
     },
     Cue.SUMMARY: {
         "fr": ("récapitulatif", "récap", "recap", "résumé", "synthèse", "relevé", "regroupé", "regroupés",
                "groupé", "groupés", "un seul mail", "un seul e-mail", "un mail récapitulatif", "digest", "bilan",
-               "aperçu"),
+               "aperçu", "récapitulatifs", "résumés", "récaps"),
         "nl": ("overzicht", "samenvatting", "overzichtsmail", "verzamelmail", "gebundeld", "gebundelde",
-               "één mail", "een mail", "digest", "*overzicht", "bundel"),
+               "één mail", "een mail", "digest", "*overzicht", "bundel", "overzichten", "samenvattingen"),
         "en": ("summary", "digest", "overview", "recap", "roundup", "round-up", "one email", "one mail",
-               "single email", "bundled", "grouped", "batch"),
+               "single email", "bundled", "grouped", "batch", "summaries", "digests", "overviews", "recaps"),
         "de": ("zusammenfassung", "übersicht", "sammelmail", "gebündelt", "gesammelt", "eine mail", "eine e-mail",
-               "digest", "*übersicht", "*zusammenfassung", "auflistung"),
+               "digest", "*übersicht", "*zusammenfassung", "auflistung", "zusammenfassungen", "übersichten",
+               "*übersichten", "*zusammenfassungen", "gesammelt", "sammel*"),
     },
     Cue.PAYMENT: {
         "fr": ("loyer", "mensualité", "mensualités", "payer", "paiement", "paiements", "prélèvement",
@@ -484,18 +539,21 @@ WORDS: dict[Cue, Words] = {
     Cue.GREETING: {
         "fr": ("bonjour", "bonsoir", "madame", "monsieur", "cordialement", "bien cordialement", "salutations",
                "bien à vous", "merci", "merci beaucoup", "merci bien", "bonne journée", "bonne soirée", "salut",
-               "chère", "cher", "mesdames", "messieurs", "bàv", "bav", "cdlt", "cdt", "amicalement", "merci encore"),
+               "chère", "cher", "mesdames", "messieurs", "bàv", "bav", "cdlt", "cdt", "amicalement", "merci encore",
+               "slt", "coucou", "merci d'avance", "bisous", "bonne fin de journée", "merci à vous"),
         "nl": ("goedemorgen", "goedemiddag", "hallo", "beste", "geachte", "dag", "met vriendelijke groet",
                "met vriendelijke groeten", "vriendelijke groeten", "mvg", "groeten", "bedankt", "dank u",
                "dank je", "dank u wel", "hartelijk dank", "fijne dag", "mevrouw", "meneer", "heer", "dames en heren",
-               "groetjes", "hoi"),
+               "groetjes", "hoi", "hey", "hallo allemaal", "thx", "merci", "dank", "dankjewel", "dankuwel"),
         "en": ("hello", "hi", "dear", "good morning", "good afternoon", "regards", "kind regards", "best regards",
                "best", "thanks", "thank you", "many thanks", "cheers", "sir", "madam", "team", "sincerely",
-               "have a nice day", "greetings", "all the best", "hey"),
+               "have a nice day", "greetings", "all the best", "hey", "thx", "ta", "hiya", "thanks again"),
         "de": ("hallo", "guten tag", "guten morgen", "sehr geehrte", "sehr geehrter", "liebe", "lieber",
                "damen und herren", "mit freundlichen grüßen", "freundliche grüße", "viele grüße", "beste grüße",
                "mfg", "vg", "lg", "danke", "vielen dank", "danke schön", "dankeschön", "herzlichen dank", "gruß",
-               "grüße", "schönen tag", "frau", "herr"),
+               "grüße", "schönen tag", "frau", "herr", "moin", "servus", "grüezi", "grüß gott", "grüss gott",
+               "hallöchen", "hi", "hey", "merci", "merci vielmal", "besten dank", "danke dir", "danke euch",
+               "thx", "tschüss", "ciao"),
     },
     Cue.CLOSING: {
         "fr": ("cordialement", "bien cordialement", "salutations", "bien à vous", "bàv", "bav", "cdlt", "cdt",
@@ -523,17 +581,65 @@ WORDS: dict[Cue, Words] = {
         "de": ("vertrag", "leasing", "leasingvertrag", "fahrzeug", "auto", "wagen", "abonnement", "abo",
                "lastschriften", "dauerauftrag"),
     },
+    # "The invoice" in a reply to the notice of one invoice is that one (the same words are DOCUMENT too)
     Cue.THIS_DOCUMENT: {
-        "fr": ("cette facture", "ce document", "cette note de crédit", "celle-ci", "cette facture-ci", "ce pdf"),
-        "nl": ("deze factuur", "dit document", "deze creditnota", "deze pdf", "die factuur"),
-        "en": ("this invoice", "this document", "this credit note", "this one", "this pdf", "that invoice"),
-        "de": ("diese rechnung", "dieses dokument", "diese gutschrift", "dieses pdf", "die rechnung hier"),
+        "fr": ("cette facture", "ce document", "cette note de crédit", "celle-ci", "cette facture-ci", "ce pdf",
+               *_THE_DOCUMENT["fr"]),
+        "nl": ("deze factuur", "dit document", "deze creditnota", "deze pdf", "die factuur", *_THE_DOCUMENT["nl"]),
+        "en": ("this invoice", "this document", "this credit note", "this one", "this pdf", "that invoice",
+               *_THE_DOCUMENT["en"]),
+        "de": ("diese rechnung", "dieses dokument", "diese gutschrift", "dieses pdf", "die rechnung hier",
+               *_THE_DOCUMENT["de"]),
     },
     Cue.MISHAP: {
         "fr": ("par erreur", "par mégarde", "par accident", "sans le vouloir"),
         "nl": ("per ongeluk", "per vergissing", "bij vergissing", "zonder het te willen"),
         "en": ("by mistake", "by accident", "accidentally", "in error"),
         "de": ("versehentlich", "aus versehen", "irrtümlich", "aus irrtum"),
+    },
+    Cue.MAILBOX: {
+        "fr": ("boîte mail", "boîte e-mail", "boîte de réception", "boîte aux lettres", "messagerie",
+               "boîte mail pro", "dossier spam", "spams", "courrier indésirable", "courriers indésirables"),
+        "nl": ("mailbox", "inbox", "postvak", "postvak in", "spammap", "spamfolder", "mailbox van", "spam"),
+        "en": ("inbox", "mailbox", "spam folder", "my emails", "my email", "email account", "spam"),
+        "de": ("postfach", "posteingang", "e-mail-postfach", "mailpostfach", "spamordner", "spam-ordner",
+               "*postfach", "spam"),
+    },
+    Cue.FIND: {
+        "fr": ("trouve", "trouver", "retrouve", "retrouver", "retrouvé", "retrouvée", "trouvé", "trouvée"),
+        "nl": ("vind", "vinden", "terugvinden", "terug te vinden", "gevonden", "teruggevonden"),
+        "en": ("find", "found", "locate", "located", "track down"),
+        "de": ("finde", "finden", "gefunden", "wiedergefunden", "auffinden", "wiederfinden"),
+    },
+    Cue.CURRENT: {
+        "fr": ("je reçois", "nous recevons", "on reçoit", "actuellement", "en ce moment", "pour l'instant",
+               "pour le moment", "à l'heure actuelle", "reçois", "recevons", "reçoit", "ne reçois",
+               "ne recevons"),
+        "nl": ("ik krijg", "we krijgen", "wij krijgen", "ik ontvang", "we ontvangen", "wij ontvangen",
+               "momenteel", "op dit moment", "nu krijg", "nu krijgen", "op het moment", "krijg geen", "ontvang geen",
+               "krijgen geen", "ontvangen geen", "krijg ik geen", "ontvang ik geen"),
+        "en": ("i get", "we get", "i receive", "we receive", "currently", "at the moment", "right now",
+               "at present", "i'm getting", "we're getting", "we are getting", "i am getting", "don't get",
+               "do not get", "don't receive", "do not receive", "no longer get", "no longer receive",
+               "not getting", "not receiving", "stopped getting", "stopped receiving"),
+        "de": ("ich bekomme", "wir bekommen", "ich erhalte", "wir erhalten", "momentan", "derzeit", "zurzeit",
+               "aktuell", "im moment", "bekommen wir", "erhalten wir", "bekomme ich", "erhalte ich", "bekomme keine",
+               "erhalte keine", "bekommen keine", "erhalten keine"),
+    },
+    # "Kann ich eine Kopie bekommen?" asks for a copy; "Kann ich die Benachrichtigungen selbst einstellen?" asks
+    # what one may do oneself (see clauses._ability)
+    Cue.SELF: {
+        "fr": ("moi-même", "nous-mêmes", "moi même", "quelque part", "par moi-même", "seul", "seule"),
+        "nl": ("zelf", "ergens", "zelf ook", "op eigen houtje"),
+        "en": ("myself", "ourselves", "somewhere", "on my own", "by myself", "yourself"),
+        "de": ("selbst", "selber", "irgendwo", "eigenständig", "selbstständig", "selbständig"),
+    },
+    Cue.ABILITY: {
+        "fr": ("puis-je", "pourrais-je", "je peux", "je pourrais", "est-ce que je peux", "est-ce que je pourrais",
+               "pouvons-nous", "nous pouvons", "on peut"),
+        "nl": ("kan ik", "kunnen we", "kunnen wij", "mag ik", "zou ik", "kan ik ook"),
+        "en": ("can i", "could i", "may i", "can we", "could we", "am i able"),
+        "de": ("kann ich", "könnte ich", "darf ich", "dürfte ich", "können wir", "könnten wir", "kann man"),
     },
     Cue.SOON: {
         "fr": ("dès que possible", "au plus vite", "au plus tôt", "rapidement", "asap", "en urgence", "urgent"),
@@ -561,21 +667,33 @@ class Rule:
     keyword: bool = False  # the sentence is the command word and little else: "STOP", "Duplicata F2026-0042 svp"
     refers: frozenset[str] = frozenset()  # what the clause, or the 'it' it says, must be about
     plain: bool = False  # holds only when the clause says nothing else (no unknown words)
+    # A link asked for without saying which is the kind of link the message is about: what the message (any
+    # sentence, or the subject of the mail answered) must name for the rule to hold, and what it must not.
+    topic: frozenset[str] = frozenset()
+    off_topic: frozenset[str] = frozenset()
 
 
 def rule(name: str, confidence: float, *needs: Iterable[str], vetoes: Iterable[str] = (),
-         allows: Iterable[str] = (), keyword: bool = False, refers: Iterable[str] = (), plain: bool = False) -> Rule:
+         allows: Iterable[str] = (), keyword: bool = False, refers: Iterable[str] = (), plain: bool = False,
+         topic: Iterable[str] = (), off_topic: Iterable[str] = ()) -> Rule:
     return Rule(name, confidence, tuple(frozenset(group) for group in needs), frozenset(vetoes),
-                frozenset(allows), keyword, frozenset(refers), plain)
+                frozenset(allows), keyword, frozenset(refers), plain, frozenset(topic), frozenset(off_topic))
 
 
 SIGNAL = frozenset({Cue.REQUEST, Cue.MODAL, Cue.WANT, Cue.IMPERATIVE})  # something is being asked
 GENERIC_VETOES = frozenset({Cue.WHY, Cue.THANKS, Cue.HYPOTHESIS, Cue.NEGATION, Cue.QUESTION_FORM, Cue.STATEMENT})
 
 
+# German umlauts are spelled out rather than dropped: 'hätte' (would have) must not read as 'hatte' (had), nor
+# 'würde' as 'wurde', 'könnten' as 'konnten'. The lexicon also holds each form without them (see Lexicon.add).
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
+
+
 def fold(text: str) -> str:
-    """Lower case without accents or curly quotes, so 'Désinscrire', 'TÄGLICH' and 'immédiat' compare."""
-    decomposed = unicodedata.normalize("NFKD", text.replace("’", "'").replace("‘", "'"))
+    """Lower case without accents or curly quotes, so 'Désinscrire', 'TÄGLICH' and 'immédiat' compare; German
+    umlauts spelled out ('täglich' is 'taeglich')."""
+    composed = unicodedata.normalize("NFC", text.replace("’", "'").replace("‘", "'")).translate(_UMLAUTS)
+    decomposed = unicodedata.normalize("NFKD", composed)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
 
@@ -606,7 +724,39 @@ SEPARABLE: dict[tuple[str, str], str] = {
     **{(verb, particle): Cue.SEND for verb in ("stuur", "stuurt", "sturen", "zend", "zendt", "mail", "mailt")
        for particle in ("door", "op", "na", "toe")},
     **{(verb, "op"): Cue.GET for verb in ("vraag", "vraagt", "vragen")},  # "vraag … op": ask for documents
+    **{(verb, particle): "remove" for verb in ("nehmen", "nehmt", "nimm") for particle in ("heraus", "raus")},
+    **{(verb, "um"): Cue.PREFER for verb in ("stellen", "stelle", "stellt")},  # "stellen Sie mich auf … um"
+    **{(verb, "zu"): Cue.SEND for verb in ("stellen", "stelle", "stellt")},  # "stellen Sie mir die Rechnung zu"
+    # a negation at the end of the clause: "ich kann mich im Portal nicht anmelden", "de link werkt bij mij niet"
+    **{(verb, "nicht"): Cue.CANT for verb in ("kann", "können", "konnte", "komme", "kommen", "klappt", "gelingt",
+                                              "schaffe")},
+    **{(verb, "nicht"): Cue.BROKEN for verb in ("funktioniert", "funktionierte", "geht", "öffnet")},
+    **{(verb, "niet"): Cue.CANT for verb in ("kan", "kunnen", "lukt", "lukte", "geraak", "raak")},
+    **{(verb, "niet"): Cue.BROKEN for verb in ("werkt", "werkte", "opent")},
+    **{(verb, particle): "stop-verb" for verb in ("stellen", "stelle", "stellt", "schalten", "schalte", "schaltet")
+       for particle in ("ab", "aus")},  # "stellen Sie die Benachrichtigungen ab"
+    **{(verb, "uit"): "stop-verb" for verb in ("zet", "zetten", "schakel", "schakelen")},  # "zet de meldingen uit"
 }
+
+# Month names, folded, in the four languages (and Austria's 'Jänner'): a date's words, not a sentence's end.
+MONTHS = frozenset(w for text in (
+    "janvier février mars avril mai juin juillet août septembre octobre novembre décembre "
+    "januari februari maart april mei juni juli augustus september oktober november december "
+    "january february march april may june july august september october november december "
+    "januar jänner februar feber märz april mai juni juli august september oktober november dezember"
+).split() for w in words_of(text))
+
+# Words that open a clause set inside a sentence, between what is asked and the verb that asks it
+# ("…, weil ich sie gelöscht habe, …", "…, because I lost it, …", "…, si possible, …").
+SUBORDINATORS = frozenset(words_of(
+    "weil obwohl nachdem welche welcher welches deren dessen wenn falls sofern "
+    "parce puisque car lorsque dont lequel laquelle lesquelles si qui "
+    "omdat aangezien hoewel welke indien als "
+    "because although though since which whom whose if"))
+# Relative when a subject follows: "die ich nicht mehr finde", "que je ne trouve plus", "that I lost".
+RELATIVES = frozenset(words_of("die der das den dem que qu dat that"))
+SUBJECT_PRONOUNS = frozenset(words_of("ich wir sie man er je j nous on il elle ils vous ik wij we ze hij u jij "
+                                      "i you he she they"))
 
 # Small words that stand for nothing a reply asks about: a clause made only of cues and these names no other
 # object, so "pourriez-vous me la renvoyer ?" is about the document the mail is about.
@@ -620,7 +770,13 @@ FUNCTION_WORDS = frozenset(w for text in (
     "der die das den dem des ein eine einen einem einer mir mich uns ihnen sie ihr ihre ihren mein meine "
     "meinen unser unsere dies diese dieses diesen es und oder auch noch mal bitte für von mit zu an auf in "
     "per den dem vom zum zur ist sind doch en fait actually eigenlijk eigentlich maar mal eben kurz schon gerne "
-    "even effe eens ajb"
+    "even effe eens ajb "
+    # light verbs and 'all': "was kann ich alles machen" asks about nothing else
+    "machen tun do doe doen faire fais alles all tout allemaal "
+    # chat: "jla trouve plus", "danke dir", "kannst du", "bräuchte sie"
+    "jla jle jles jai dir dich euch du jij je ya u irgendwie somehow höflich höflichst kurz bitteschön "
+    # the particles of phrasal and separable verbs: "send it over", "rüberschicken", "stuur ze eens door"
+    "over through across back up along rüber herüber her hin door toe na als"
 ).split() for w in words_of(text))
 
 
@@ -639,55 +795,78 @@ class Lexicon:
     """Every form, indexed for the reader: phrases by first word, stems, and a typo index of long words."""
 
     phrases: dict[str, list[Entry]] = field(default_factory=dict)
-    prefixes: list[Entry] = field(default_factory=list)
-    suffixes: list[Entry] = field(default_factory=list)
+    prefixes: dict[str, list[Entry]] = field(default_factory=dict)  # by first letter
+    suffixes: dict[str, list[Entry]] = field(default_factory=dict)  # by last letter
     typos: dict[str, set[str]] = field(default_factory=dict)  # a word with one letter left out → words
+    far_typos: dict[str, set[str]] = field(default_factory=dict)  # a long word with two letters left out → words
     fuzzy_tags: frozenset[str] = frozenset()
 
     def add(self, tag: str, forms: Words) -> None:
         for language, texts in forms.items():
             for text in texts:
-                for variant in {text, _transliterated(text)}:
+                for variant in {text, _without_umlauts(text)}:
                     self._add(Entry(tuple(words_of(variant.strip("*"))), tag, language, _stem(text)))
 
     def _add(self, entry: Entry) -> None:
         if not entry.words:
             return
         if entry.stem:
-            (self.prefixes if entry.stem == "prefix" else self.suffixes).append(entry)
+            stem = entry.words[0]
+            if entry.stem == "prefix":
+                self.prefixes.setdefault(stem[0], []).append(entry)
+            else:
+                self.suffixes.setdefault(stem[-1], []).append(entry)
             return
         self.phrases.setdefault(entry.words[0], []).append(entry)
         if len(entry.words) == 1 and entry.tag in self.fuzzy_tags and len(entry.words[0]) > MIN_TYPO_LENGTH:
             for key in _deletions(entry.words[0]):
                 self.typos.setdefault(key, set()).add(entry.words[0])
+            if len(entry.words[0]) >= MIN_FAR_TYPO_LENGTH:
+                for key in _two_deletions(entry.words[0]):
+                    self.far_typos.setdefault(key, set()).add(entry.words[0])
 
     def starting(self, word: str) -> list[Entry]:
         """Phrases and words that begin with `word`, longest first."""
         return sorted(self.phrases.get(word, ()), key=lambda e: -len(e.words))
 
     def stems(self, word: str) -> list[Entry]:
-        found = [e for e in self.prefixes if word.startswith(e.words[0]) and len(word) > len(e.words[0])]
-        return found + [e for e in self.suffixes if word.endswith(e.words[0]) and len(word) > len(e.words[0])]
+        if not word:
+            return []
+        found = [e for e in self.prefixes.get(word[0], ())
+                 if word.startswith(e.words[0]) and len(word) > len(e.words[0])]
+        return found + [e for e in self.suffixes.get(word[-1], ())
+                        if word.endswith(e.words[0]) and len(word) > len(e.words[0])]
 
     def corrected(self, word: str) -> str | None:
-        """The one known word `word` is a typo of (one letter wrong, missing, extra or swapped), else None."""
+        """The one known word `word` is a typo of (one letter wrong, missing, extra or swapped; two in a long
+        word: 'Benachrichtigunegn', 'Zusammenfasung'), else None."""
         if not MIN_TYPO_LENGTH <= len(word) <= MAX_TYPO_LENGTH or word in self.phrases or not word.isalpha():
             return None
         near = {known for key in _deletions(word) for known in self.typos.get(key, ())}
-        near = {known for known in near if _one_edit(word, known)}
-        return near.pop() if len(near) == 1 else None  # two words as near: no guess
+        near = sorted(known for known in near if _one_edit(word, known))
+        if not near and len(word) >= MIN_FAR_TYPO_LENGTH:
+            far = {known for key in _two_deletions(word) for known in self.far_typos.get(key, ())}
+            near = sorted(known for known in far if known[0] == word[0] and _edits(word, known) <= 2)
+        near = [known for known in near if not _other_inflection(word, known)]
+        if len({self._meaning(known) for known in near}) == 1:
+            return near[0]  # 'duplikaat' is as near Dutch 'duplicaat' as German 'duplikat': a copy either way
+        return None  # two words as near that mean different things: no guess
+
+    def _meaning(self, word: str) -> frozenset[str]:
+        return frozenset(e.tag for e in self.phrases.get(word, ()) if e.words == (word,))
 
 
 MIN_TYPO_LENGTH = 5  # shorter words are left alone ("stop", "help"): one letter off, they are other words
 MAX_TYPO_LENGTH = 24  # no known word is longer; a 100 kB "word" in hostile mail must cost nothing
+MIN_FAR_TYPO_LENGTH = 11  # from this length two letters may be off: long words are far apart from each other
 
 
-def _transliterated(text: str) -> str:
-    """German as keyboards without umlauts write it: 'können' is also 'koennen'."""
-    for letter, spelled in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss"), ("Ä", "Ae"), ("Ö", "Oe"), ("Ü",
-    "Ue")):
-        text = text.replace(letter, spelled)
-    return text
+_PLAIN_VOWELS = str.maketrans("äöüÄÖÜ", "aouAOU")
+
+
+def _without_umlauts(text: str) -> str:
+    """German as some keyboards write it: 'können' is also 'konnen' ('koennen' is how fold spells it anyway)."""
+    return text.translate(_PLAIN_VOWELS)
 
 
 def _stem(text: str) -> str:
@@ -698,6 +877,34 @@ def _stem(text: str) -> str:
 
 def _deletions(word: str) -> set[str]:
     return {word} | {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
+# Inflections that make real words: 'noticed' is no typo of 'notices', nor 'sender' of 'senden'.
+_ENDINGS = ("ing", "ed", "es", "en", "er", "te", "st")
+
+
+def _other_inflection(word: str, known: str) -> bool:
+    ending = next((e for e in _ENDINGS if word.endswith(e)), None)
+    return ending is not None and not known.endswith(ending) and word[:-len(ending)] == known[:len(word) - len(ending)]
+
+
+def _two_deletions(word: str) -> set[str]:
+    return {shorter for once in _deletions(word) for shorter in _deletions(once)}
+
+
+def _edits(a: str, b: str) -> int:
+    """Damerau distance (optimal string alignment): letters wrong, missing, extra or swapped."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[len(b)]
 
 
 def _one_edit(a: str, b: str) -> bool:

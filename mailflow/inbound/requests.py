@@ -4,15 +4,17 @@ that made it, and note the sentences that looked like requests and why they were
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from itertools import islice, takewhile
 
 from mailflow.inbound import lexicon
 from mailflow.inbound.clauses import Clause, Token, clauses_of, normalize_document_number
 from mailflow.inbound.commands import COMMANDS, Command, CommandName, Takes, command_words
-from mailflow.inbound.lexicon import FUNCTION_WORDS, GENERIC_VETOES, SIGNAL, WORDS, Cue, Lexicon, Rule
+from mailflow.inbound.lexicon import (FUNCTION_WORDS, GENERIC_VETOES, RELATIVES, SIGNAL, SUBJECT_PRONOUNS,
+                                      SUBORDINATORS, WORDS, Cue, Lexicon, Rule)
 from mailflow.inbound.ours import is_our_text
 from mailflow.inbound.subjects import has_reply_prefix, strip_subject_prefixes
 
@@ -98,7 +100,7 @@ _NEEDS_A_PERSON = ("why-question", "complaint", "question about")
 def the_lexicon() -> Lexicon:
     """Shared cue words and every command's own, built once; typos are forgiven on content words."""
     own = [tag for tag, _ in command_words()]
-    fuzzy = {Cue.SEND, Cue.DOCUMENT, Cue.MAIL, Cue.SUMMARY, Cue.LINK, Cue.EXPIRED, *own}
+    fuzzy = {Cue.SEND, Cue.DOCUMENT, Cue.MAIL, Cue.SUMMARY, Cue.LINK, Cue.EXPIRED, Cue.AGAIN, Cue.REQUEST, *own}
     return lexicon.build([*WORDS.items(), *command_words()], fuzzy)
 
 
@@ -113,6 +115,16 @@ class Context:
     source: str
     text: str
     answered: tuple[str, ...] = ()  # the document of our mail this answers, when the subject does not name it
+
+    @cached_property
+    def written(self) -> set[str]:
+        """Everything the person wrote names: what the message is not about is what they did not write."""
+        return {tag for clause in self.clauses for tag in clause.tags()}
+
+    @cached_property
+    def about(self) -> set[str]:
+        """What the message and the subject of the mail it answers name: what it may be about."""
+        return self.written | {tag for clause in self.subject for tag in clause.tags()}
 
 
 def read_requests(subject: str, reply_text: str, echo: bool = False, answered: tuple[str, ...] = ()) -> Reading:
@@ -165,17 +177,41 @@ def _read(ctx: Context, reading: Reading) -> None:
 
 
 def _best(command: Command, index: int, ctx: Context) -> tuple[Intent | None, Note | None]:
-    """The clause's reading for one command; failing that, the clause with the next one of its sentence
-    ("Hören Sie bitte auf, mir diese Mails zu schicken")."""
-    clause = ctx.clauses[index]
-    intent, note = _intent(command, clause, index, ctx)
-    following = ctx.clauses[index + 1] if index + 1 < len(ctx.clauses) else None
-    if intent is None and following is not None and following.sentence == clause.sentence:
-        _mark_positions(following)
-        joined = clause.joined(following)
-        _mark_positions(joined)
+    """The clause's reading for one command; failing that, the clause with what follows it in its sentence."""
+    intent, note = _intent(command, ctx.clauses[index], index, ctx)
+    for joined in _continued(index, ctx) if intent is None else ():
         intent, _ = _intent(command, joined, index, ctx)
+        if intent is not None:
+            break
     return intent, note
+
+
+def _continued(index: int, ctx: Context) -> Iterator[Clause]:
+    """The clause with the next one of its sentence ("Hören Sie bitte auf, mir diese Mails zu schicken"); then,
+    past the clauses set inside the sentence, with the one that goes on with it ("Können Sie mir die Rechnung,
+    die ich nicht mehr finde, nochmal schicken?": the verb is far from what it asks for)."""
+    clause = ctx.clauses[index]
+    rest = list(takewhile(lambda c: c.sentence == clause.sentence, islice(ctx.clauses, index + 1, None)))
+    if rest:
+        yield _joined(clause, rest[0])
+    inserted = list(takewhile(_inserted, rest))
+    if inserted and len(inserted) < len(rest):
+        yield _joined(clause, rest[len(inserted)])
+
+
+def _joined(clause: Clause, following: Clause) -> Clause:
+    _mark_positions(following)
+    joined = clause.joined(following)
+    _mark_positions(joined)
+    return joined
+
+
+def _inserted(clause: Clause) -> bool:
+    """A clause set inside a sentence: a relative one ("die ich nicht mehr finde", "that I can't find") or a
+    reason or condition ("weil ich sie gelöscht habe", "si possible")."""
+    words = [t.text for t in clause.tokens]
+    return bool(words) and (words[0] in SUBORDINATORS
+                            or words[0] in RELATIVES and len(words) > 1 and words[1] in SUBJECT_PRONOUNS)
 
 
 # --- where words stand --------------------------------------------------------------------------------------
@@ -213,7 +249,7 @@ def _unknown_words(clause: Clause) -> list[Token]:
 # nearest thing named before it, or the mail it answers.
 _DOCUMENTS = {Cue.NUMBER, Cue.DOCUMENT, "copy"}
 _LINKS = {Cue.LINK, "activation", "login", "password"}
-_OBJECTS = _DOCUMENTS | _LINKS | {Cue.MAIL, Cue.OTHER_DOCUMENTS}
+_OBJECTS = _DOCUMENTS | _LINKS | {Cue.MAIL, Cue.OTHER_DOCUMENTS, Cue.SUMMARY}
 
 
 def _names_nothing(clause: Clause) -> bool:
@@ -234,7 +270,7 @@ def _referent(index: int, ctx: Context) -> set[str]:
 # --- rules --------------------------------------------------------------------------------------------------
 
 _KEYWORD_TAIL = {Cue.NUMBER, Cue.REQUEST, Cue.GREETING, Cue.CLOSING, Cue.DOCUMENT, Cue.NUMBER_MARK,
-                 Cue.CUSTOMER, "copy", Cue.AGAIN, Cue.SUFFICE}
+                 Cue.CUSTOMER, "copy", Cue.AGAIN, Cue.NEW, Cue.SUFFICE}
 _KEYWORD_VETOES = frozenset({Cue.NEGATION, Cue.WHY, Cue.THANKS, Cue.STATEMENT, Cue.QUESTION, Cue.COMPLAINT,
                              Cue.HYPOTHESIS, Cue.NEVER_GOT})
 _MAX_OTHER_WORDS = 2  # "STOP please" is a command; "Stop by our office tomorrow" is a sentence
@@ -281,6 +317,8 @@ def _sentence(clause: Clause, ctx: Context) -> Clause:
 
 def _matches(rule: Rule, command: Command, clause: Clause, index: int, ctx: Context) -> list[Token] | None:
     """The tokens that satisfy each of the rule's needs (and what it refers to), or None."""
+    if not _on_topic(rule, ctx):
+        return None
     if rule.keyword:
         return _keyword_line(rule, command, clause)
     found: list[Token] = []
@@ -297,6 +335,13 @@ def _matches(rule: Rule, command: Command, clause: Clause, index: int, ctx: Cont
     return found
 
 
+def _on_topic(rule: Rule, ctx: Context) -> bool:
+    """A link asked for is the kind of link the message is about (see Rule.topic)."""
+    if rule.topic and not ctx.about & rule.topic:
+        return False
+    return not rule.off_topic & ctx.written
+
+
 def _keyword_line(rule: Rule, command: Command, sentence: Clause) -> list[Token] | None:
     """The sentence opens with the command's word and says little else: 'STOP merci', 'Duplicata F… svp'."""
     content = [t for t in sentence.tokens if not t.tags & _LEADING]
@@ -311,7 +356,9 @@ def _keyword_line(rule: Rule, command: Command, sentence: Clause) -> list[Token]
 
 def _veto(rule: Rule, command: Command, clause: Clause) -> str | None:
     vetoes = _KEYWORD_VETOES if rule.keyword else (GENERIC_VETOES | command.vetoes | rule.vetoes) - rule.allows
-    hit = sorted(str(tag) for tag in clause.tags() & vetoes)
+    if not rule.keyword and clause.tags() & SIGNAL:
+        vetoes = vetoes - {Cue.HYPOTHESIS}  # "Wäre nett, wenn ich die Rechnung nochmal bekommen könnte"
+    hit = sorted(str(tag) for tag in clause.heads() & vetoes)  # what a compound is about vetoes nothing
     if not hit and not rule.keyword and rule.confidence < ACT and _unknown_words(clause):
         return "other words"  # weak evidence among other things said: not sure enough even to ask
     return hit[0] if hit else None
@@ -366,7 +413,7 @@ def _documents(rule: Rule, clause: Clause, index: int, ctx: Context) -> tuple[tu
     if not tags & _DOCUMENTS and _referent(index, ctx) & _LINKS:
         return None
     answered = 0.0 if Cue.THIS_DOCUMENT in tags else 0.1  # "this invoice" is the one of the mail answered
-    for cost, numbers in ((0.05, _sentence_numbers(clause, ctx)), (0.1, _body_numbers(ctx)),
+    for cost, numbers in ((0.05, _sentence_numbers(clause, index, ctx)), (0.1, _body_numbers(index, ctx)),
                           (answered, [n for c in ctx.subject for n in c.numbers()] or list(ctx.answered))):
         if numbers:
             return tuple(dict.fromkeys(numbers)), cost + (0.2 if len(set(numbers)) > 3 else 0.0)
@@ -385,14 +432,24 @@ def _listed(clause: Clause, index: int, ctx: Context) -> list[str]:
     return numbers
 
 
-def _sentence_numbers(clause: Clause, ctx: Context) -> list[str]:
-    return [n for c in ctx.clauses if c.sentence == clause.sentence for n in c.numbers()]
+def _sentence_numbers(clause: Clause, index: int, ctx: Context) -> list[str]:
+    """What 'it' is in its sentence: the numbers of the nearest clause before it ("I have F2026-0041 but
+    F2026-0042 is missing, please send it again": F2026-0042), else every number of the sentence."""
+    same = [c for c in ctx.clauses if c.sentence == clause.sentence]
+    return _nearest_before(same, index, ctx) or [n for c in same for n in c.numbers()]
 
 
-def _body_numbers(ctx: Context) -> list[str]:
-    """Numbers the message names elsewhere, in sentences that are not questions or complaints about them."""
+def _body_numbers(index: int, ctx: Context) -> list[str]:
+    """Numbers the message names elsewhere, in sentences that are not questions or complaints about them: the
+    nearest before the request, else all of them."""
     calm = [c for c in ctx.clauses if not c.tags() & {Cue.QUESTION_FORM, Cue.WHY, Cue.COMPLAINT}]
-    return [n for c in calm for n in c.numbers()]
+    return _nearest_before(calm, index, ctx) or [n for c in calm for n in c.numbers()]
+
+
+def _nearest_before(clauses: list[Clause], index: int, ctx: Context) -> list[str]:
+    earlier = {id(c) for c in ctx.clauses[:index]}
+    named = [c for c in clauses if id(c) in earlier and c.numbers()]
+    return named[-1].numbers() if named else []
 
 
 def _built(command: Command, rule: Rule, clause: Clause, tokens: list[Token],

@@ -159,3 +159,97 @@ def test_a_typo_costs_some_confidence() -> None:
     [clean] = read_requests("", "HEBDOMADAIRE").intents
     [typo] = read_requests("", "hebdomadiare").intents
     assert (typo.name, typo.args) == (clean.name, clean.args) and typo.confidence < clean.confidence
+
+
+# --- what generalizes: the rules behind the second tuning set (tests/corpus/replies/*-tune2.txt) ----------------
+
+DE_NOTICE = "AW: Neue Rechnung F2026-0042 verfügbar"
+
+
+@pytest.mark.parametrize("text", [
+    "Bitte um nochmalige Übermittlung der Rechnung F2026-0042.",  # officialese: the noun asks
+    "Grüß Gott, ersuche höflich um neuerliche Übermittlung der Rechnung F2026-0042.",  # Austria
+    "Könnten Sie mir die Rechnung F2026-0042 nochmals zustellen? Freundliche Grüsse",  # Switzerland
+    # the verb far from what it asks for, past a date's full stop and a relative clause
+    "Können Sie mir die Rechnung F2026-0042 vom 2. November, die ich nirgends mehr finde, nochmal zuschicken?",
+    "Stellen Sie mir die Rechnung F2026-0042 bitte nochmal zu.",  # a separable verb
+    "Hätten Sie die Rechnung F2026-0042 noch mal für mich?",
+    "Kannst du mir die Rechnung F2026-0042 ernuet schicken?",  # a typo in 'erneut'
+    "Die Rechnung F2026-0042 bräuchte ich bitte noch einmal als PDF.",
+])
+def test_german_as_it_is_written(text: str) -> None:
+    assert acted(text) == DUPLICATE
+
+
+def test_an_umlaut_tells_would_from_did() -> None:
+    # 'hätte' is no 'hatte': a wish, not a statement of the past
+    assert acted("Ich hätte lieber einmal im Monat eine Übersicht statt jeder einzelnen Mail.") == [
+        ("frequency", ("monthly",))]
+
+
+def test_a_word_means_what_it_means_in_the_language_of_the_message() -> None:
+    # German 'was' asks (what), English 'was' tells; French 're' is no English "we're"
+    assert acted("Was kann ich alles per Antwort machen?") == [("help", ())]
+    text = "I've been going through our accounts and noticed we're missing invoice F2026-0042. Would you mind " \
+           "sending it over again?"
+    assert acted(text) == DUPLICATE
+
+
+def test_two_letters_off_in_a_long_word() -> None:
+    assert acted("Bitte keine Benachrichitgungen mehr.") == [("stop", ())]
+    assert acted("Könnten Sie mir die Zusammenfasung nur noch monatlich schicken?") == [("frequency", ("monthly",))]
+
+
+def test_several_requests_joined_by_and() -> None:
+    text = "bitte schicken Sie mir die Rechnung F2026-0042 noch einmal und stellen Sie die Benachrichtigungen " \
+           "auf monatlich um."
+    assert acted(text) == [*DUPLICATE, ("frequency", ("monthly",))]
+    listed = "Schicken Sie mir bitte die Rechnungen F2026-0042, F2026-0043 und F2026-0044 nochmal zu."
+    assert [args for _, args in acted(listed)] == [("F2026-0042",), ("F2026-0043",), ("F2026-0044",)]
+
+
+def test_it_is_the_nearest_document_named() -> None:
+    assert acted("I have F2026-0041 but F2026-0042 is missing, please send it again.") == DUPLICATE
+    assert acted("Ich habe F2026-0041 erhalten, die F2026-0042 fehlt mir aber. Bitte schicken Sie sie mir.") \
+        == DUPLICATE
+
+
+def test_a_link_is_the_kind_the_message_is_about() -> None:
+    assert acted("Passwort vergessen - bitte Link zum Zurücksetzen schicken.") == [("login", ())]
+    assert acted("Ich komme nicht in mein Kundenkonto, bitte schicken Sie mir einen Zugangslink.") == [("login", ())]
+    activation = "AW: Ihre Dokumente von Lease Services: aktivieren Sie Ihr Konto"
+    assert acted("Der Link geht nicht. Bitte nochmal schicken.", activation, echo=True) == [("resend", ())]
+    # 'nochmal senden' after a missing attachment is the document again, not the invitation
+    assert acted("Die PDF-Datei fehlt im Anhang. Bitte nochmal senden.", DE_NOTICE, echo=True) == DUPLICATE
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Ich möchte keine Rechnungsbenachrichtigungen mehr erhalten.", "stop"),  # notifications, about invoices
+    ("Bitte streichen Sie meine Adresse aus Ihrem Verteiler.", "stop"),
+    ("Bitte aus dem Verteiler nehmen.", "stop"),
+    ("Opt me out of these emails.", "stop"),
+    ("Benachrichtigungen bitte abstellen.", "stop"),
+    ("Ik ontvang liever een maandelijkse samenvatting.", "frequency"),  # a wish, not how things are
+    ("Could we move to a weekly digest rather than individual emails?", "frequency"),
+    ("Mag ik nog een exemplaar van factuur F2026-0042?", "duplicate"),
+    ("Ich kann mich im Portal nicht anmelden.", "login"),
+])
+def test_more_ways_of_asking(text: str, expected: str) -> None:
+    assert [name for name, _ in acted(text, DE_NOTICE, echo=True)] == [expected]
+
+
+@pytest.mark.parametrize("text", [
+    "Bitte prüfen Sie die neue Rechnung F2026-0042.",  # 'new' is another invoice, not 'again'
+    "Please check the new invoice F2026-0042.",
+    "Kann ich die Benachrichtigungen irgendwo selbst einstellen?",  # what one may do oneself
+    "Bonjour, je ne la retrouve plus dans ma boîte mail.",  # a mailbox is not the mails
+    "Wir bekommen momentan für jede einzelne Rechnung eine eigene Mail.",  # how it is
+    "Ik krijg geen meldingen meer sinds vorige week.",  # a complaint that they stopped
+    "Je ne reçois plus aucune notification depuis le mois dernier.",
+    "Bitte senden Sie die Gutschrift an unsere Zentrale in München.",  # to someone else
+    "Ich hätte gerne gewusst, ob die Rechnung F2026-0042 schon bezahlt wurde.",
+    "Die Rechnung F2026-0042 ist falsch adressiert, bitte neu ausstellen.",
+    "Bitte nehmen Sie meine Kollegin in den Verteiler auf.",
+])
+def test_what_looks_like_a_request_and_is_not(text: str) -> None:
+    assert acted(text, DE_NOTICE, echo=True) == []

@@ -1,9 +1,9 @@
 """Hold the request reader's figures on the replies corpus (tests/corpus/replies, scored by benchmarks/replies.py).
 
-The held-out quarter is only ever measured. Measured with `python benchmarks/corpora.py --only requests`:
-tuned 100 % (309/309), held-out 90.2 % (110/122) of requests carried out exactly, no action on any of the 269
-non-requests. The issue asks 95 % on the held-out part: not reached, and held as an expected failure below so
-that reaching it is noticed.
+The held-out quarter is only ever measured; so is a `*-blind.txt` file, whole, as a part of its own. Measured
+with `python benchmarks/corpora.py --only requests`: tuned 99.8 % (582/583, the `*-tune2.txt` cases included),
+held-out 95.1 % (116/122) of requests carried out exactly, no action on any of the 440 non-requests of the two
+parts. The issue asks 95 % on the held-out part, held below.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import pytest
 
 from benchmarks import replies
 
-TUNED_FLOOR = 0.98  # measured 100 %
-HELD_OUT_FLOOR = 0.88  # measured 90.2 %
-TARGET = 0.95  # the issue's
+TUNED_FLOOR = 0.98  # measured 99.8 %
+HELD_OUT_FLOOR = 0.93  # with the requests asked back; measured 95.1 %
+TARGET = 0.95  # the issue's; measured 95.1 %
 
 
 @pytest.fixture(scope="module")
@@ -42,14 +42,18 @@ def test_the_corpus_is_large_mixed_and_in_four_languages(results) -> None:
 
 def test_the_split_is_a_fixed_hash_of_the_case_id(results) -> None:
     assert replies.part("fr-r-001") == replies.part("fr-r-001")
-    held = sum(r.case.part == "held-out" for r in results) / len(results)
+    # a blind file is measured whole, whatever its ids; the ids of `*-tune2.txt` were chosen in the tuned part
+    split = [r for r in results if r.case.part != "blind" and not r.case.source.endswith("-tune2.txt")]
+    held = sum(r.case.part == "held-out" for r in split) / len(split)
     assert 0.18 < held < 0.32
+    assert replies.part("fr-r-001", "fr-blind.txt") == "blind"
 
 
 def test_nothing_is_done_for_a_message_that_asks_nothing(scores) -> None:
     for part in ("tuned", "held-out"):
         score = scores[(part, "all")]
-        assert score.acted_on_others == 0, (part, score.failures)
+        # only the tuned part's failures are named: the held-out ones are counted, never listed to tune on
+        assert score.acted_on_others == 0, (part, score.failures if part == "tuned" else score.acted_on_others)
 
 
 def test_requests_of_the_tuned_part(scores) -> None:
@@ -62,6 +66,6 @@ def test_requests_of_the_held_out_part_stay_at_their_measured_level(scores) -> N
     assert score.share_with_questions >= HELD_OUT_FLOOR, f"{score.share_with_questions:.1%}"
 
 
-@pytest.mark.xfail(strict=True, reason="held-out part measured at 90.2 %, the issue asks 95 %")
 def test_requests_of_the_held_out_part_reach_the_target(scores) -> None:
-    assert scores[("held-out", "all")].share >= TARGET
+    score = scores[("held-out", "all")]  # figures only, as above
+    assert score.share >= TARGET and score.acted_on_others == 0, f"{score.share:.1%}"
