@@ -7,7 +7,8 @@ import logging
 import threading
 import traceback
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -32,7 +33,7 @@ BATCH = 20
 # Claimed rows come back without `raw`: a batch of 25 MB messages is read one message at a time.
 _LIGHT = (InboundMessage.id, InboundMessage.message_id, InboundMessage.envelope_from, InboundMessage.envelope_to,
           InboundMessage.attempts, InboundMessage.lease_until, InboundMessage.status, InboundMessage.client_ip,
-          InboundMessage.helo)
+          InboundMessage.helo, InboundMessage.size)
 
 
 class LeaseLost(Exception):
@@ -176,23 +177,26 @@ def reprocess(rt: Runtime, message_id: int) -> InboundMessage:
     return InboundMessage.get_by_id(message_id)
 
 
-def _go_ahead() -> None:
+@contextmanager
+def any_time(size: int) -> Iterator[None]:
     """Nothing else in the process comes first."""
+    yield
 
 
 @dataclass
 class InboundWorker:
     rt: Runtime
-    # called before each claim and each message; `serve` waits there for its SMTP door to be quiet (roles.py)
-    yield_first: Callable[[], None] = _go_ahead
+    # Held around each claim (size 0) and each message (its size); `serve` lets its SMTP door go first there.
+    turn: Callable[[int], AbstractContextManager[None]] = any_time
 
     def run_once(self) -> Counter[str]:
         """Process one batch; an empty count means nothing was waiting."""
         done: Counter[str] = Counter()
-        self.yield_first()
-        for row in claim(self.rt):
-            self.yield_first()
-            done[process(self.rt, row)] += 1
+        with self.turn(0):
+            rows = claim(self.rt)
+        for row in rows:
+            with self.turn(row.size or 0):
+                done[process(self.rt, row)] += 1
         return done
 
     def flush(self) -> Counter[str]:

@@ -16,7 +16,7 @@ def start_inbound(rt: Runtime, stop: threading.Event) -> list[threading.Thread]:
     # The door first: a taken port stops the role before any thread of it runs.
     server = InboundSmtpServer(rt).start() if rt.config.inbound.smtp.enabled else None
     # The door comes first: senders wait for its answers, while stored mail is safe and can wait a moment.
-    worker = InboundWorker(rt, server.handler.activity.wait_quiet) if server else InboundWorker(rt)
+    worker = InboundWorker(rt, server.processing_turn) if server else InboundWorker(rt)
     threads = [thread("inbound-worker", lambda: worker.run(stop))]
     if server is not None:
         threads.append(thread("inbound-smtp", lambda: _serve_smtp(server, stop)))

@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from tempfile import SpooledTemporaryFile
 from typing import BinaryIO
@@ -18,7 +18,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
 
 from mailflow.config import SmtpInboundConfig
 from mailflow.errors import PortInUse, StorageError
-from mailflow.inbound.committer import GroupCommitter
+from mailflow.inbound.committer import LARGE_BYTES, GroupCommitter
 from mailflow.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -395,6 +395,14 @@ class InboundSmtpServer:
             raise
         log.info("inbound SMTP listening on %s:%s", self.host, self.port)
         return self
+
+    @contextmanager
+    def processing_turn(self, size: int) -> Iterator[None]:
+        """Held by the inbound worker of this process around each claim and message: the door goes first
+        (`DoorActivity.wait_quiet`), and a large message is read only while the writer holds no large batch."""
+        self.handler.activity.wait_quiet()
+        with self.committer.large if size >= LARGE_BYTES else nullcontext():
+            yield
 
     def stop(self) -> None:
         """Answer the messages already received (the writer commits what is queued), then close the door."""

@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from mailflow.errors import StorageError
-from mailflow.inbound.committer import GroupCommitter
+from mailflow.inbound.committer import LARGE_BYTES, GroupCommitter
+from mailflow.inbound.smtp_server import InboundSmtpServer
 from mailflow.models import InboundMessage
 from tests.support.inbound import REPLY_DOMAIN, message
 
@@ -135,3 +136,20 @@ async def test_stopping_commits_what_is_queued_then_refuses_more(committers):
     late = await settled(queue(committer, [message()]))
     assert isinstance(late[0], StorageError) and late[0].smtp_reply.startswith("451")
     assert InboundMessage.select().count() == 3
+
+
+def test_a_large_message_is_read_only_while_no_large_batch_is_being_written(rt):
+    """The worker's copies of a large message and the writer's of a large batch never add up in memory."""
+    server = InboundSmtpServer(rt, host="127.0.0.1", port=0)  # not started: only its turn-taking is used
+    small, large = threading.Event(), threading.Event()
+
+    def take_turn(size: int, entered: threading.Event) -> None:
+        with server.processing_turn(size):
+            entered.set()
+
+    with server.committer.large:  # the writer is storing a large batch
+        threading.Thread(target=take_turn, args=(10_000, small)).start()
+        threading.Thread(target=take_turn, args=(LARGE_BYTES, large)).start()
+        assert small.wait(5)
+        assert not large.wait(0.3)
+    assert large.wait(5)
