@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mailflow import activation
+from mailflow import activation, i18n
 from mailflow.inbound.commands import COMMANDS, FREQUENCY_TAGS, Command, Takes
 from mailflow.models import LANGUAGES
 from mailflow.web.context import Ctx, page
@@ -33,8 +33,10 @@ def example(command: Command, language: str) -> str:
 
 def shown(language: str) -> list[ShownCommand]:
     """Every command of the registry, never a second list of them."""
-    return [ShownCommand(example(c, language), c.help, {other: example(c, other) for other in LANGUAGES
-                                                        if other != language}) for c in COMMANDS.values()]
+    # translated here, as plain text: the help lines hold "<number>", which a template's _() would pass as markup
+    return [ShownCommand(example(c, language), i18n.gettext(language, c.help),
+                         {other: example(c, other) for other in LANGUAGES if other != language})
+            for c in COMMANDS.values()]
 
 
 @page(auth=None)

@@ -158,3 +158,113 @@ def test_axe_finds_nothing_on_any_page_logged_out_as_customer_and_as_staff(smtp_
                                      f"/staff/users/{marie.id}", f"/staff/merge?keep={MARIE}&other={jan.email}"],
                    "staff")
     assert not found, "\n".join(found)
+
+
+def test_a_question_to_support_is_answered_from_the_console_in_each_customers_language(smtp_rt, relay, live, browser):
+    rt = smtp_rt
+    notice = mail(rt, relay, MARIE, "notice")  # the issuer's face: its From, logo and support address
+    assert notice["From"] == f"Lease Services <{rt.config.outbound.from_address}>" and SUPPORT in text(notice)
+    assert any(part.get_content_type() == "image/png" and part["Content-ID"] for part in notice.walk())
+    shown = fresh(browser, "fr")
+    shown.set_content(notice.get_body(("html",)).get_content())
+    shoot(shown, "notice-with-the-issuers-face-fr")
+    asked = write(rt, MARIE, "Facture F2026-0041", "Bonjour, le montant de la facture F2026-0041 est-il correct ?",
+                  to=SUPPORT)
+    jan_asks = reply(rt, mail(rt, relay, JAN, "notice"), JAN, "Goedendag, klopt het bedrag van deze factuur wel?")
+    staff = log_in(rt, relay, browser, live, STAFF, "en")
+    assert staff.url.endswith("/staff")  # staff land on their console
+    staff.goto(f"{live.url}/staff/inbound/{asked.id}")
+    assert staff.get_by_role("link", name="F2026-0041").is_visible()  # linked to the document it names
+    for message, words, language in ((asked, "Oui, le tarif a changé en octobre.", "fr"),
+                                     (jan_asks, "Ja, het tarief is in oktober gewijzigd.", "nl")):
+        staff.goto(f"{live.url}/staff/inbound/{message.id}")
+        staff.get_by_label(re.compile("Your answer to")).fill(words)
+        shoot(staff, f"console-answer-{language}")
+        staff.get_by_role("button", name="Send the answer").click()
+        staff.get_by_role("status").wait_for()
+    answer = mail(rt, relay, MARIE, "answer")
+    assert answer["In-Reply-To"] == asked.message_id and answer["Subject"] == "Re: Facture F2026-0041"
+    assert "Bonjour Marie," in text(answer) and "Le service clientèle de Lease Services" in text(answer)
+    assert "Oui, le tarif a changé en octobre." in text(answer) and SUPPORT in text(answer)
+    dutch = mail(rt, relay, JAN, "answer")
+    assert "Beste Jan," in text(dutch) and "De klantendienst van Lease Services" in text(dutch)
+
+
+def test_help_by_reply_leads_to_the_help_page_in_two_languages(smtp_rt, relay, live, browser):
+    rt = smtp_rt
+    reply(rt, mail(rt, relay, JAN, "notice"), JAN, "HULP")
+    answer = mail(rt, relay, JAN, "answer")
+    assert answer["Subject"] == "Uw verzoek: HULP" and "CODE" in text(answer)
+    page = fresh(browser, "fr")  # a French browser: the page follows the link's ?lang
+    page.goto(live.url + link(answer, "/help") + "?lang=nl")
+    page.get_by_role("heading", name="Antwoorden op onze mails").wait_for()
+    assert page.get_by_text("DUPLICAAT F2026-0042", exact=True).is_visible() and page.get_by_text(SUPPORT).count() == 0
+    assert page.locator("main nummer").count() == 0  # "<nummer>" is text, not markup
+    shoot(page, "help-nl")
+    marie = log_in(rt, relay, browser, live, MARIE, "fr")
+    marie.get_by_role("link", name="Aide", exact=True).first.click()
+    marie.get_by_role("heading", name="Répondre à nos e-mails").wait_for()
+    assert marie.get_by_text("DUPLICATA F2026-0042", exact=True).is_visible() and marie.get_by_text(SUPPORT).count()
+    shoot(marie, "help-fr")
+
+
+def test_a_code_asked_by_reply_reaches_the_primary_contact_who_goes_paperless(smtp_rt, relay, live, browser):
+    rt = smtp_rt
+    reply(rt, mail(rt, relay, JAN, "notice"), JAN, "Activeringscode aub")
+    assert "hoofdcontactpersoon" in text(mail(rt, relay, JAN, "answer"))
+    reply(rt, mail(rt, relay, MARIE, "notice"), MARIE, "Code d'activation svp")
+    coded = mail(rt, relay, MARIE, "code")
+    assert coded["Subject"] == "Votre code d'activation pour DL2123456"
+    code = next(line for line in text(coded).splitlines() if re.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}", line))
+    marie = log_in(rt, relay, browser, live, MARIE, "fr")
+    marie.goto(f"{live.url}/activation")
+    marie.locator("#code").fill(code)
+    shoot(marie, "code-by-reply-fr")
+    marie.locator("main form[action='/activation'] button").click()
+    marie.get_by_role("status").wait_for()
+    assert Customer.get(Customer.number == "DL2123456").paperless is True
+
+
+def test_the_documents_page_by_keyboard_and_at_every_width(smtp_rt, relay, live, browser):
+    rt = smtp_rt
+    page = log_in(rt, relay, browser, live, MARIE, "fr")
+    order = page.evaluate("""() => [...document.querySelectorAll(
+        'main a[href], main input:not([type=hidden]), main select, main button, main summary')]
+        .map(el => el.id || el.className)""")
+    assert order.index("date_from") < order.index("sort-date")  # the filters come before the table
+    page.locator("#sort-amount").click()
+    page.wait_for_url(re.compile("sort=amount"))
+    assert page.evaluate("document.activeElement.id") == "sort-amount"  # focus stays where the person was
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineColor")
+    assert outline == "rgb(11, 61, 145)"  # 10:1 on white, where #ffbf47 was 1.6:1
+    for width in (1400, 1600, 1920):
+        page.set_viewport_size({"width": width, "height": 900})
+        assert page.evaluate("""() => { const box = document.querySelector('.documents-main');
+            return box.scrollWidth <= box.clientWidth; }"""), f"the documents table is too wide at {width} px"
+    page.set_viewport_size({"width": 375, "height": 740})
+    heights = page.evaluate("[...document.querySelectorAll('a.pdf-link')].map(a => a.getClientRects().length)")
+    assert set(heights) == {1}  # each document number on one line
+    shoot(page, "documents-sorted-fr")
+    assert "Garage Dupont SRL (Namur)" in page.content() and "((" not in text(mail(rt, relay, MARIE, "notice"))
+
+
+def test_a_mailed_link_to_a_page_behind_the_login_lands_there_after_logging_in(smtp_rt, relay, live, browser):
+    rt = smtp_rt
+    from mailflow.inbound import bounces  # noqa: PLC0415
+    with rt.db.atomic():
+        bounces.suppress(rt, MARIE, "bounce 5.1.1 user unknown")
+        bounces.dead_primary(rt, MARIE)
+    hint = mail(rt, relay, JAN, "primary_bounced")
+    page = fresh(browser, "fr")  # Jan's browser says French; his pages speak Dutch once he is known
+    page.goto(live.url + link(hint, "/primary-contact/"))
+    page.wait_for_url(re.compile(r"/login\?next="))
+    page.locator("#email").fill(JAN)
+    page.locator("main form button[type=submit]").click()
+    page.get_by_role("status").wait_for()
+    page.goto(live.url + link(mail(rt, relay, JAN, "login"), "/auth/"))
+    page.get_by_role("button", name="Doorgaan").wait_for()  # the link's page in his language
+    shoot(page, "link-confirmation-nl")
+    page.get_by_role("button", name="Doorgaan").click()
+    page.wait_for_url(re.compile(r"/primary-contact/\d+$"))
+    assert page.get_by_label("Nieuw e-mailadres van Marie Dupont").is_visible()
+    shoot(page, "sent-to-after-login-nl")

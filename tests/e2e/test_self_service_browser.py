@@ -122,7 +122,7 @@ def test_change_of_address_confirm_and_undo(smtp_rt, relay, live, browser):
     owner.get_by_role("button", name="Annuler le changement").click()
     owner.get_by_role("status").filter(has_text=f"Votre adresse e-mail est de nouveau {MARIE}").wait_for()
     marie.reload()
-    assert marie.url.endswith("/login")  # the other browser, logged in at the new address, is out
+    assert "/login" in marie.url  # the other browser, logged in at the new address, is out
 
 
 def test_a_primary_contact_changes_a_shared_users_address_who_confirms_in_dutch(smtp_rt, relay, live, browser):

@@ -62,7 +62,8 @@ def log_in_by_mail(rt, relay, browser, live, email: str, kind: str = "login"):
         page.get_by_role("heading", name="Consultez vos e-mails").wait_for()
     link = link_in(deliver(rt, email, kind, relay, before=0))
     page.goto(link)
-    page.get_by_role("button", name=re.compile("continuer", re.IGNORECASE)).click()
+    # the link's page speaks its recipient's language (Jan's is Dutch), whatever the browser's
+    page.get_by_role("button", name=re.compile("continuer|doorgaan", re.IGNORECASE)).click()
     page.wait_for_url(f"{live.url}/documents")
     return page
 
@@ -176,7 +177,7 @@ def test_phone_width_and_accessibility(smtp_rt, relay, viewer, browser):
     # sorting works from the keyboard alone: tab to the amount header and press Enter
     for _ in range(60):
         page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement.href || ''").endswith("sort=amount"):
+        if "sort=amount" in page.evaluate("document.activeElement.href || ''"):  # its link ends in #sort-amount
             break
     else:
         pytest.fail("the amount header cannot be reached with the keyboard")
