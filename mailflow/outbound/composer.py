@@ -83,11 +83,14 @@ def new_message_id(domain: str) -> str:
     return f"<{value & ~_UUID_BITS | _UUID7:032x}@{domain}>"
 
 
+NO_BREAK = frozenset("\u00a0\u202f")  # French puts one before a colon: "Votre résumé quotidien : …"
+
+
 def one_line(value: str) -> str:
-    """Header text from user data: CR, LF and other controls would let it inject headers."""
+    """Header text from user data: CR, LF and other controls would let it inject headers. No-break spaces stay."""
     if not value.isprintable():
-        value = "".join(ch if ch.isprintable() else " " for ch in value)
-    return " ".join(value.split())
+        value = "".join(ch if ch.isprintable() or ch in NO_BREAK else " " for ch in value)
+    return " ".join(filter(None, value.split(" ")))
 
 
 def compose(sender: Sender, envelope: Envelope, rendered: Rendered, message_id: str, now: datetime) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -17,6 +18,7 @@ from mailflow import i18n
 from mailflow.config import PROJECT_ROOT
 
 EMAIL_TEMPLATES = PROJECT_ROOT / "templates" / "email"
+_LAYOUT_SPACE = re.compile(r"[ \t\r\n]+")
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,8 @@ class Renderer:
         it exports, so one evaluation of the text template as a module gives both."""
         html = self._evaluate(language, f"{name}.html", context)
         text = self._evaluate(language, f"{name}.txt", context)
-        return Rendered(subject=" ".join(str(text.subject).split()), text=str(text).strip() + "\n", html=str(html))
+        subject = _LAYOUT_SPACE.sub(" ", str(text.subject)).strip()  # the template's line breaks, not no-break spaces
+        return Rendered(subject=subject, text=str(text).strip() + "\n", html=str(html))
 
     def _evaluate(self, language: str, name: str, context: dict[str, Any]) -> TemplateModule:
         """The template evaluated as a module (`str()` is its output). `shared=True` takes the context as given:

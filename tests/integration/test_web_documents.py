@@ -54,10 +54,12 @@ def test_a_shared_user_sees_only_ticked_numbers(rt, portfolio):
 def test_clicking_a_header_sorts_and_clicking_again_reverses(rt, portfolio):
     web = login(client(rt), rt, portfolio)
     first = web.get("/documents")
-    href = re.search(r'<a href="([^"]*sort=amount[^"]*)" class="sort', first.text).group(1).replace("&amp;", "&")
+    # each header's link carries #sort-<column>, where focus returns after the sort
+    href = re.search(r'<a href="([^"]*sort=amount[^"]*)" id="sort-amount" class="sort', first.text).group(1).replace(
+        "&amp;", "&")
     by_amount = web.get(href)
     assert numbers(by_amount.text) == ["F2026-9001", "F2026-0042", "C2026-0003", "F2026-0007", "F2025-1234"]
-    again = re.search(r'<a href="([^"]*sort=amount[^"]*)" class="sort sorted', by_amount.text).group(1)
+    again = re.search(r'<a href="([^"]*sort=amount[^"]*)" id="sort-amount" class="sort sorted', by_amount.text).group(1)
     reversed_ = web.get(again.replace("&amp;", "&"))
     assert numbers(reversed_.text) == ["F2025-1234", "F2026-0007", "C2026-0003", "F2026-0042", "F2026-9001"]
     assert numbers(web.get("/documents?sort=number").text)[0] == "C2026-0003"
@@ -158,7 +160,7 @@ def test_documents_of_other_customer_numbers_are_not_found(rt, portfolio):
 
 def test_anonymous_visitors_are_sent_to_login(rt, portfolio):
     web = client(rt)
-    assert web.get("/documents").headers["location"] == "/login"
+    assert web.get("/documents").headers["location"] == "/login?next=%2Fdocuments"  # and back here afterwards
     assert web.get("/documents/1/pdf").status_code == 303
 
 

@@ -7,6 +7,7 @@ import re
 from babel.messages.pofile import read_po
 
 from mailflow import i18n
+from mailflow.outbound.composer import one_line
 
 # a sentence's : ; ? ! (followed by a space, a closing quote or the end) without a no-break space before it
 LOOSE = re.compile(r"(?<![\u00a0\u202f])[:;?!](?=[\s»\"]|$)")
@@ -30,3 +31,7 @@ def test_every_french_text_has_its_no_break_spaces():
 
 def test_a_french_label_and_its_value_are_joined_the_french_way():
     assert i18n.colon("fr") == "\u00a0: " and i18n.colon("nl") == ": "
+
+
+def test_a_subject_keeps_its_no_break_spaces_and_loses_its_line_breaks():
+    assert one_line("Votre résumé quotidien\u00a0: 2 novembre\r\nBcc: x") == "Votre résumé quotidien\u00a0: 2 novembre Bcc: x"
