@@ -54,6 +54,7 @@ class ReplyCase:
     expected: tuple[Request, ...]
     why: str = ""
     source: str = ""  # the corpus file's name
+    answered: tuple[str, ...] = ()  # the document of the mail answered, as mailflow knows it from In-Reply-To
 
     @property
     def part(self) -> str:
@@ -125,7 +126,18 @@ def _case(case_id: str, language: str, fields: dict[str, str], body: str,
     subject = fields.get("subject") or (prefix + original[0] if original else "")
     text = body.replace("{quote}", quote) if "{quote}" in body else body + quote
     return ReplyCase(case_id, language, subject, text, "subject" not in fields and bool(original),
-                     _expected(fields.get("expect", "none")), fields.get("why", ""))
+                     _expected(fields.get("expect", "none")), fields.get("why", ""), answered=_document_of(answered))
+
+
+# Our mails that are about one document (understanding._answered finds it from the Outbox row the reply answers)
+_ABOUT_A_DOCUMENT = ("notice", "activation", "duplicate")
+
+
+def _document_of(answered: list[str]) -> tuple[str, ...]:
+    """The document of the mail a case answers, as the reader is told it in production."""
+    if answered[0] not in _ABOUT_A_DOCUMENT:
+        return ()
+    return (answered[1] if len(answered) > 1 else "F2026-0042",)
 
 
 def _original(language: str, answered: list[str], originals: dict) -> tuple[str, str] | None:
@@ -176,7 +188,7 @@ def request_results(cases: Iterable[ReplyCase]) -> list[RequestResult]:
 
 
 def _result(case: ReplyCase) -> RequestResult:
-    reading = read_requests(case.subject, trim_reply(case.text), echo=case.echo)
+    reading = read_requests(case.subject, trim_reply(case.text), echo=case.echo, answered=case.answered)
     acted = tuple(_as_request(i) for i in reading.intents if i.decision is Decision.ACT)
     asked = tuple(_as_request(i) for i in reading.intents if i.decision is Decision.ASK)
     return RequestResult(case, acted, asked, tuple(reading.intents))

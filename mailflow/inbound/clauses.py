@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from mailflow.inbound.lexicon import FUNCTION_WORDS, MONTHS, SEPARABLE, SIGNAL, Cue, Entry, Lexicon, fold
+from mailflow.inbound.lexicon import (CONTRAST, FUNCTION_WORDS, MONTHS, SEPARABLE, SIGNAL, Cue, Entry, Lexicon,
+                                      asks_politely, fold)
 from mailflow.inbound.ours import is_our_text
 
 __all__ = ["Clause", "Token", "clauses_of", "normalize_document_number"]
@@ -17,18 +18,24 @@ _URL = r"(?:https?://|www\.)[^\s<>\"]+"
 _EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
 # A document number: letters glued to digits (F2026-0042, INV/2026/7, f2026 0042). A group after a space
 # must be long enough that "F2026-0042 2 fois" does not swallow a count.
-_NUMBER = r"(?<![\w@/.\-])[A-Za-z]{1,5}[-/.]?\d{2,}(?:(?:[-/._]|\s(?=\d{3,}))\d+)*(?![\w@]|[-/.]\w)"
+# Capitals may stand apart from a long group of digits ("F 2026 0104", "dossier DL 4400123"); lower-case letters
+# may not ("le 15 novembre" is a date).
+_NUMBER = (r"(?<![\w@/.\-])(?:[A-Za-z]{1,5}[-/.]?|[A-Z]{1,2}\s(?=\d{4}))\d{2,}(?:(?:[-/._]|\s(?=\d{3,}))\d+)*"
+           r"(?![\w@]|[-/.]\w)")
 _DIGITS = r"\d{5,}(?:[-/.]\d+)*"
 _SCANNER = re.compile(rf"(?P<url>{_URL})|(?P<email>{_EMAIL})|(?P<number>{_NUMBER})|(?P<digits>{_DIGITS})"
                       r"|(?P<word>[^\W_]+|[#°])|(?P<stop>[.!?;]+)|(?P<pause>[,()\u2013\u2014]|\s-\s)")
 _GROUPS = re.compile(r"[A-Z]+|\d+")
-_CONTRAST = frozenset({"mais", "but", "maar", "aber", "however", "cependant", "toutefois", "echter", "jedoch"})
+# Customer numbers as every mail of ours prints them ("Numéro de client: DL2123456"): the issuers' prefixes (DL2,
+# DL5) and a serial. One written beside a document number ("F2026-0077 – DL7001234") says where to look.
+_CUSTOMER_NUMBER = re.compile(r"DL\d{7}")
 _LIST_WORDS = frozenset({"et", "and", "en", "und", "ainsi", "que", "as", "well", "ook", "sowie", "also", "aussi"})
 _SIGN_OFF = {Cue.GREETING, Cue.CLOSING, Cue.REQUEST}
 # A full stop after these is an abbreviation's ("invoice no. F2026-0042", "Tel. 02…", "Dr. Braun"), not a sentence's.
 _ABBREVIATIONS = frozenset({"no", "nr", "n", "num", "ref", "réf", "tel", "tél", "dr", "mr", "mrs", "ms", "mme", "m",
                             "st", "ca", "bzw", "bspw", "evt", "i", "a", "z", "b", "etc", "vs", "nº", "dhr", "mevr",
-                            "hr", "fr", "prof", "ing", "ir", "resp", "vgl", "cf", "ggf", "usw", "mw"})
+                            "hr", "fr", "prof", "ing", "ir", "resp", "vgl", "cf", "ggf", "usw", "mw", "kd", "inv",
+                            "fact"})
 
 
 @dataclass
@@ -51,6 +58,7 @@ class Clause:
     line: int
     question: bool = False  # its sentence ends with "?"
     exclaimed: bool = False  # its sentence ends with "!"
+    turn: bool = False  # opens with 'but' after a pause: "…later wel, maar kan ik…" says something else
 
     def tags(self) -> set[str]:
         return {tag for token in self.tokens for tag in token.tags}
@@ -64,7 +72,7 @@ class Clause:
 
     def joined(self, other: Clause) -> Clause:
         return Clause(self.tokens + other.tokens, self.sentence, self.line, self.question or other.question,
-                      self.exclaimed or other.exclaimed)
+                      self.exclaimed or other.exclaimed, self.turn)
 
 
 def normalize_document_number(s: str) -> str:
@@ -80,10 +88,11 @@ def normalize_document_number(s: str) -> str:
     return key
 
 
-def clauses_of(text: str, lex: Lexicon, signature: bool = True) -> list[Clause]:
-    """The tagged clauses of a text, without lines of our own mails nor (when `signature`) a signature."""
+def clauses_of(text: str, lex: Lexicon, signature: bool = True, ours: bool = False) -> list[Clause]:
+    """The tagged clauses of a text, without (unless `ours`) lines of our own mails nor (when `signature`) a
+    signature."""
     clauses: list[Clause] = []
-    for number, line in enumerate(_lines(text)):
+    for number, line in enumerate(_lines(text, ours)):
         for clause in _line_clauses(text, line, number):
             _phrases(clause, lex)
             clauses.append(clause)
@@ -92,18 +101,18 @@ def clauses_of(text: str, lex: Lexicon, signature: bool = True) -> list[Clause]:
         _readings(clause)
     clauses = [part for clause in clauses for part in _at_contrast(clause)]
     clauses = [part for clause in clauses for part in _at_coordination(clause)]
-    clauses = _lists_joined(clauses)
+    clauses = _elliptic_clauses(_lists_joined(clauses))
     return _before_signature(clauses) if signature else clauses
 
 
 # --- lines, sentences, clauses ------------------------------------------------------------------------------
 
-def _lines(text: str) -> list[tuple[int, int]]:
+def _lines(text: str, ours: bool = False) -> list[tuple[int, int]]:
     """(start, end) of each line worth reading, a wrapped sentence's lines joined into one."""
     spans, start = [], 0
     for raw in text.split("\n"):
         end = start + len(raw)
-        if raw.strip() and not is_our_text(raw):
+        if raw.strip() and (ours or not is_our_text(raw)):
             if spans and _continues(text[spans[-1][0]:spans[-1][1]], raw):
                 spans[-1] = (spans[-1][0], end)
             else:
@@ -128,8 +137,9 @@ def _line_clauses(text: str, line: tuple[int, int], number: int) -> list[Clause]
         if token is not None:
             current.append(token)
             continue
-        if kind == "abbreviation" and current and (current[-1].text in _ABBREVIATIONS
-                                                   or _ordinal(current[-1], scanned[index + 1:index + 2])):
+        if kind == "abbreviation" and current and (_abbreviated(current[-1])
+                                                   or _ordinal(current[-1], scanned[index + 1:index + 2])
+                                                   or _dotted(current, scanned[index + 1:index + 2], text)):
             continue
         if current:
             clauses.append(Clause(current, sentence, number))
@@ -149,6 +159,22 @@ def _ordinal(before: Token, after: list[tuple[str, Token | None]]) -> bool:
     following = after[0][1] if after else None
     return (before.text.isdigit() and len(before.text) <= 2 and following is not None
             and (following.text.isdigit() or following.text in MONTHS))
+
+
+def _abbreviated(token: Token) -> bool:
+    """'no.', 'Tel.', and the numbers' marks of compounds: 'Kundennr.', 'klantnr.', 'Rechnungsnr.'."""
+    return token.text in _ABBREVIATIONS or token.text.endswith("nr")
+
+
+def _dotted(current: list[Token], after: list[tuple[str, Token | None]], text: str) -> bool:
+    """'i.p.v.', 'z.B.', 'a.u.b.': single letters each followed by a full stop are one abbreviation."""
+    last = current[-1]
+    if len(last.text) != 1 or not last.text.isalpha():
+        return False
+    following = after[0][1] if after else None
+    if following is not None and len(following.text) == 1 and following.text.isalpha():
+        return True
+    return len(current) > 1 and len(current[-2].text) == 1 and text[current[-2].end:last.start] == "."
 
 
 def _scanned(text: str, offset: int) -> Iterator[tuple[str, Token | None]]:
@@ -174,26 +200,35 @@ def _token(kind: str, m: re.Match[str], offset: int) -> Token:
     elif kind == "email":
         token.tags = {Cue.EMAIL}
     elif kind == "number":
-        token.tags, token.value = {Cue.NUMBER}, normalize_document_number(written)
+        token.value = normalize_document_number(written)
+        token.tags = {Cue.CUSTOMER} if _CUSTOMER_NUMBER.fullmatch(token.value) else {Cue.NUMBER}
     elif kind == "digits":
         token.value = written  # a document number only after "facture", "n°", "invoice no."…
     return token
 
 
 def _at_contrast(clause: Clause) -> list[Clause]:
-    """'…, but I don't need the paper one': 'but' opens a clause of its own."""
+    """'…, but I don't need the paper one': 'but' opens a clause of its own. After a pause it turns to something
+    else; inside a clause it may be a particle ('Ich möchte aber sofort informiert werden')."""
     parts: list[Clause] = []
     current: list[Token] = []
     for token in clause.tokens:
-        if token.text in _CONTRAST and current:
-            parts.append(Clause(current, clause.sentence, clause.line, clause.question, clause.exclaimed))
+        if token.text in CONTRAST and current:
+            parts.append(_part(clause, current, not parts))
             current = []
         current.append(token)
-    parts.append(Clause(current, clause.sentence, clause.line, clause.question, clause.exclaimed))
+    parts.append(_part(clause, current, not parts))
     return parts
 
 
-_COORDINATORS = frozenset({"und", "and", "et", "en", "sowie"})
+def _part(clause: Clause, tokens: list[Token], first: bool) -> Clause:
+    turn = first and tokens[0].text in CONTRAST
+    return Clause(tokens, clause.sentence, clause.line, clause.question, clause.exclaimed, turn)
+
+
+_COORDINATORS = frozenset({"und", "and", "et", "en", "sowie", "evenals", "alsook"})
+# 'a sign-in link plus a copy of…'; French 'plus' is 'more' or 'no more' ('un lien plus récent')
+_PLUS_BEFORE = frozenset({"a", "an", "the", "one", "another"})
 # What does something: a clause with one on each side of "und" asks two things
 _DOINGS = frozenset({Cue.SEND, Cue.GET, Cue.PREFER, "stop-verb", "unsubscribe", "remove-me", "remove"})
 _ASKING = frozenset({Cue.REQUEST, Cue.MODAL, Cue.WANT})
@@ -201,20 +236,76 @@ _ASKING = frozenset({Cue.REQUEST, Cue.MODAL, Cue.WANT})
 
 def _at_coordination(clause: Clause) -> list[Clause]:
     """'Bitte schicken Sie mir die Rechnung noch einmal und stellen Sie die Benachrichtigungen auf monatlich
-    um': two requests, each read on its own; the second keeps the words that asked ('bitte')."""
+    um': two requests, each read on its own; the second keeps the words that asked ('bitte'). 'bitte schicken
+    Sie mir einen Anmeldelink und zusätzlich eine Kopie der Gutschrift': the second has no verb of its own and
+    is asked with the first one's."""
     tokens = clause.tokens
     for index, token in enumerate(tokens[1:-1], start=1):
         before, after = tokens[:index], tokens[index + 1:]
-        if token.text in _COORDINATORS and _does(before) and _does(after):
-            asking = [t for t in before if t.tags & _ASKING and not t.tags & _DOINGS]
+        if not _coordinates(token, after):
+            continue
+        if _final_verb(before, after):
+            before = before + _carried(after, before)
+        if _does(before) and _does(after) or _elliptic(before, after):
             first = Clause(before, clause.sentence, clause.line, clause.question, clause.exclaimed)
-            rest = Clause(asking + after, clause.sentence, clause.line, clause.question, clause.exclaimed)
+            rest = Clause(_carried(before, after) + after, clause.sentence, clause.line, clause.question,
+                          clause.exclaimed)
             return [first, *_at_coordination(rest)]
     return [clause]
 
 
+def _coordinates(token: Token, after: list[Token]) -> bool:
+    return token.text in _COORDINATORS or token.text == "plus" and after[0].text in _PLUS_BEFORE
+
+
 def _does(tokens: list[Token]) -> bool:
     return any(t.tags & _DOINGS for t in tokens)
+
+
+# What a request is about, by kind: after 'and', a thing of another kind than the one asked for is asked too
+_KINDS = (frozenset({Cue.NUMBER, "copy"}), frozenset({Cue.LINK, "login", "activation", "password"}),
+          frozenset({Cue.SUMMARY, "immediate", "daily", "weekly", "monthly"}))
+_DENIALS = frozenset({Cue.NEGATION, Cue.WHY, Cue.HYPOTHESIS, Cue.THANKS, Cue.CANCEL, Cue.KEEP, Cue.PAST})
+
+
+def _kinds(tokens: list[Token]) -> set[int]:
+    return {index for index, kind in enumerate(_KINDS) if any(t.tags & kind for t in tokens)}
+
+
+def _elliptic(before: list[Token], after: list[Token]) -> bool:
+    """'…a link to sign in, and also a copy of C2026-0003': no verb after 'and', an object of another kind than
+    what the asking words before it were about, and nothing before that denies or tells rather than asks."""
+    if _does(after) or any(t.tags & _DENIALS for t in before):
+        return False
+    asked = _does(before) or any(t.tags & _ASKING for t in before)
+    kinds = _kinds(before)
+    return asked and bool(kinds) and bool(_kinds(after) - kinds)
+
+
+def _final_verb(before: list[Token], after: list[Token]) -> bool:
+    """'Bitte einen Anmeldelink und dazu eine Kopie der Gutschrift C2026-0014 schicken': the verb at the end
+    does both; the first request, without a verb of its own, gets it."""
+    return not _does(before) and _elliptic(after, before)
+
+
+def _carried(before: list[Token], after: list[Token]) -> list[Token]:
+    """Copies of the words that ask (and, for a clause without a verb, the verb) for the request after 'and'."""
+    if _does(after):
+        chosen = [t for t in before if t.tags & _ASKING and not t.tags & _DOINGS]
+    else:
+        chosen = [t for t in before if t.tags & (_ASKING | _DOINGS)]
+    return [replace(t, tags=set(t.tags)) for t in chosen]
+
+
+def _elliptic_clauses(clauses: list[Clause]) -> list[Clause]:
+    """'Can you send me a link to sign in, and also a copy of C2026-0003?': a clause opening with 'and' after a
+    pause goes on with the request of the clause before it."""
+    for previous, clause in zip(clauses, clauses[1:]):
+        tokens = clause.tokens
+        if (clause.sentence == previous.sentence and tokens[0].text in _COORDINATORS
+                and _elliptic(previous.tokens, tokens[1:])):
+            clause.tokens = _carried(previous.tokens, tokens[1:]) + tokens
+    return clauses
 
 
 def _lists_joined(clauses: list[Clause]) -> list[Clause]:
@@ -295,6 +386,10 @@ def _readings(clause: Clause) -> None:
     _ability(clause.tokens)
     _polite_conditional(clause.tokens)
     _wished(clause.tokens)
+    _came(clause.tokens)
+    _restrictive(clause.tokens)
+    _not_found(clause.tokens)
+    _purpose(clause.tokens)
 
 
 def _in_language(clauses: list[Clause]) -> None:
@@ -354,14 +449,22 @@ def _typo(word: str, lex: Lexicon) -> list[Entry]:
 
 
 def _tag_numbers(tokens: list[Token]) -> None:
-    for before, token in zip([None, *tokens], tokens):
+    for index, token in enumerate(tokens):
+        before = tokens[index - 1] if index else None
         tags = before.tags if before else set()
         if token.value and Cue.NUMBER not in token.tags and tags & {Cue.DOCUMENT, Cue.NUMBER_MARK}:
             token.tags.add(Cue.NUMBER)
-        if Cue.NUMBER in token.tags and Cue.CUSTOMER in tags:
+        if Cue.NUMBER in token.tags and _after_customer_word(tokens[max(0, index - 2):index]):
             token.tags = {Cue.CUSTOMER}
         if Cue.NUMBER in token.tags and before is not None and Cue.NUMBER_MARK in tags:
             before.tags.discard(Cue.NEGATION)  # "invoice no. F2026-0042": a number's mark, not a "no"
+
+
+def _after_customer_word(before: list[Token]) -> bool:
+    """'client DL5765432', 'customer no. DL8800456', 'Kunden-Nr. DL…': a customer word, perhaps with a mark."""
+    if before and Cue.CUSTOMER in before[-1].tags:
+        return True
+    return len(before) == 2 and Cue.CUSTOMER in before[0].tags and Cue.NUMBER_MARK in before[1].tags
 
 
 _PARTICLE_REACH = 8  # words between a separable verb and its particle ("meld me graag af voor…")
@@ -399,7 +502,69 @@ def _short(token: Token) -> bool:
 
 
 def _polite_conditional(tokens: list[Token]) -> None:
-    """'If you could send…', 'wenn Sie … könnten': a condition that asks is a request, not a hypothesis."""
-    if any(t.tags & SIGNAL for t in tokens):
+    """'If you could send…', 'wenn Sie … könnten': a condition that asks is a request, not a hypothesis. One
+    about what happened asks nothing: 'Si vous avez reçu une demande de désabonnement' is no request of one."""
+    if asks_politely({tag for t in tokens for tag in t.tags}):
         for token in tokens:
             token.tags.discard(Cue.HYPOTHESIS)
+
+
+def _came(tokens: list[Token]) -> None:
+    """'Duplikat erhalten, herzlichen Dank!': 'erhalten', 'ontvangen' without a word that asks tell what came."""
+    if not any(t.tags & SIGNAL for t in tokens):
+        for token in tokens:
+            if Cue.RECEIVED in token.tags:
+                token.tags.discard(Cue.GET)
+
+
+_NE = frozenset({"ne", "n"})
+_QUE = frozenset({"que", "qu"})
+_TRUE_NEGATIONS = frozenset({"pas", "jamais", "rien", "aucun", "aucune", "personne"})
+
+
+def _restrictive(tokens: list[Token]) -> None:
+    """French 'ne … que' is 'only' ("ne les recevoir qu'une fois par mois"), not a negation; 'ne … pas que'
+    still denies."""
+    for index, token in enumerate(tokens):
+        if token.text.split(" ")[0] not in _NE or Cue.NEGATION not in token.tags:
+            continue
+        rest = [t.text for t in tokens[index + 1:]]
+        que = next((i for i, word in enumerate(rest) if word in _QUE), None)
+        if que is not None and not _TRUE_NEGATIONS & set(rest[:que]):
+            token.tags.discard(Cue.NEGATION)
+            token.tags.add(Cue.ONLY)
+
+
+_FIND_REACH = 2  # words between 'find' and its negation: "ik vind hem nergens", "je ne la trouve pas"
+
+
+def _not_found(tokens: list[Token]) -> None:
+    """'ik vind hem nergens', 'je ne la trouve pas': a document lost, the reason of a request, not a refusal.
+    A button or a link not found ('Ich finde keinen Button') is a way in looked for: left as it is."""
+    if any(Cue.LINK in t.tags for t in tokens):
+        return
+    for index, token in enumerate(tokens):
+        if Cue.FIND not in token.tags:
+            continue
+        near = range(max(0, index - _FIND_REACH - 1), min(len(tokens), index + _FIND_REACH + 2))
+        for other in (i for i in near if Cue.NEGATION in tokens[i].tags and not _judged(tokens[i + 1:i + 2])):
+            tokens[other].tags.discard(Cue.NEGATION)
+            tokens[other].tags.add(Cue.NEVER_GOT)
+
+
+def _judged(after: list[Token]) -> bool:
+    """'Ich finde es nicht gut', 'je ne trouve pas normal': finding as judging, a word of its own follows."""
+    return bool(after) and not after[0].tags and not after[0].value and after[0].text not in FUNCTION_WORDS
+
+
+_PURPOSES = frozenset({"voor", "pour", "for", "fuer", "fur"})
+
+
+def _purpose(tokens: list[Token]) -> None:
+    """'een kopie van F2026-0042 voor onze boekhouder': a copy for the accountant is still sent to the person;
+    only a document's copy: 'stop the notifications for my colleague' is about someone else."""
+    if not any(t.tags & {Cue.NUMBER, Cue.DOCUMENT, "copy"} for t in tokens):
+        return
+    for before, token in zip(tokens, tokens[1:]):
+        if Cue.ELSEWHERE in token.tags and before.text in _PURPOSES:
+            token.tags.discard(Cue.ELSEWHERE)

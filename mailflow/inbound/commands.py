@@ -125,6 +125,11 @@ def eml_help(req: Request, args: list[str]) -> list[Result]:
     return [Result("\n".join(lines), "help sent")]
 
 
+# A question about one thing ("What can I do about invoice F2026-0042 by mail?", "How does the link work?") is
+# about that thing, not about the commands
+_SOMETHING_NAMED = frozenset({Cue.DOCUMENT, Cue.NUMBER, "copy", Cue.LINK, "activation", "password", "login", "portal",
+                              Cue.SUMMARY, "immediate", "daily", "weekly", "monthly", Cue.PAPER, Cue.ADDRESS,
+                              Cue.PAYMENT, Cue.CONTRACT, Cue.BROKEN, Cue.COMPLAINT})
 register(Command(
     CommandName.HELP, "HELP: this list of commands.", eml_help, public=True,
     words={
@@ -141,13 +146,45 @@ register(Command(
                      "fr": ("en répondant", "par retour de mail", "en répondant à vos mails", "par réponse"),
                      "nl": ("door te antwoorden", "via antwoord", "per antwoord", "door te reageren"),
                      "de": ("per antwort", "durch antworten", "als antwort", "per antwort auf ihre mails")},
+        # "What are my options by email?", "Wat kan ik allemaal via mail aanvragen?": what there is to ask
+        "options": {"en": ("options", "my options", "possibilities", "what can i", "what i can", "things i can",
+                           "list of things", "what else can i", "what can we", "what kind of requests",
+                           "which requests"),
+                    "fr": ("possibilités", "options", "demandes possibles", "quelles demandes", "qu'est-ce que je peux",
+                           "qu'est-ce qu'on peut", "que puis-je", "que peut-on", "ce que je peux", "ce qu'on peut",
+                           "que pouvons-nous"),
+                    "nl": ("mogelijkheden", "opties", "wat kan ik", "wat ik kan", "wat kunnen we", "wat kunnen wij",
+                           "welke aanvragen", "welke vragen"),
+                    "de": ("möglichkeiten", "optionen", "was kann ich", "was ich", "was können wir",
+                           "welche anfragen")},
+        # …by mail, by replying ("wenn ich auf Ihre Mails antworte"): the doors the options are asked about
+        "by-mail": {"en": ("by email", "by e-mail", "by mail", "via email", "over email", "per email", "if i reply",
+                           "when i reply", "reply to this email", "replying to this email", "by replying",
+                           "reply", "replying", "respond", "answer"),
+                    "fr": ("par mail", "par e-mail", "par courriel", "par email", "en répondant", "si je réponds",
+                           "réponds", "répondre", "répond", "répondant"),
+                    "nl": ("via mail", "per mail", "via e-mail", "per e-mail", "via email", "per email",
+                           "op deze mail antwoord", "op deze mail antwoorden", "op deze mail reageer",
+                           "door te antwoorden",
+                           "antwoord", "antwoorden", "reageer", "reageren", "beantwoord"),
+                    "de": ("per mail", "per e-mail", "via mail", "per email", "via e-mail", "per antwort",
+                           "wenn ich antworte", "auf diese mail antworte", "auf diese mail antworten",
+                           "antworte", "antworten", "beantworte")},
+        "works": {"en": ("work", "works", "does this work", "this works"),
+                  "fr": ("fonctionne", "marche", "ça marche", "ça fonctionne", "fonctionnement"),
+                  "nl": ("werkt", "werkt dit", "werkt het", "werking"),
+                  "de": ("funktioniert", "funktioniert das", "läuft das", "geht das")},
     },
     rules=(
-        rule("keyword", 1.0, {"keyword:help"}, keyword=True, allows={Cue.QUESTION_FORM}),
+        rule("keyword", 1.0, {"keyword:help"}, keyword=True, allows={Cue.QUESTION_FORM, Cue.HOW}),
         rule("which-commands", 0.9, {"commands"}, ASKS | {Cue.QUESTION, Cue.HOW, Cue.QUESTION_FORM},
              allows={Cue.QUESTION_FORM}),
         rule("what-by-reply", 0.85, {"by-reply"}, {Cue.QUESTION, Cue.HOW, Cue.QUESTION_FORM},
              allows={Cue.QUESTION_FORM}, plain=True),
+        rule("options-by-mail", 0.85, {"options"}, {"by-mail", "by-reply"}, vetoes=_SOMETHING_NAMED,
+             allows={Cue.QUESTION_FORM, Cue.HYPOTHESIS, Cue.STATEMENT}),
+        rule("how-it-works", 0.85, {Cue.HOW}, {"works"}, vetoes=_SOMETHING_NAMED, allows={Cue.QUESTION_FORM},
+             plain=True),
     ),
 ))
 
@@ -179,12 +216,14 @@ register(Command(
                   "nl": ("aanmelden", "inloggen", "log in", "login", "inlog", "aanmeldlink", "inloglink",
                          "toegang", "aanmelding", "in te loggen", "aan te melden", "meld ik me aan", "inlog*",
                          "login*", "meld ik mij aan", "meld me aan", "ingelogd", "log ik in", "geraak ik", "raak ik",
-                         "raak niet", "geraak niet"),
+                         "raak niet", "geraak niet",
+                         "aanmeld", "aanmeldt", "mij aanmeld", "me aanmeld"),
                   "de": ("anmelden", "einloggen", "login", "anmeldung", "anmeldelink", "loginlink", "zugang",
                          "zugangs*", "login*", "anmelde*", "einlogg*",
                          "zugriff", "einwählen", "log-in", "melde ich mich an", "melde mich an",
                          "einzuloggen", "anzumelden", "komme ich in", "komme ich ins", "komme nicht ins",
-                         "komme nicht in")},
+                         "komme nicht in",
+                         "zugreifen", "zuzugreifen", "zugreife")},
         # where one logs in: says what a login request is about, never asks for one by itself
         "portal": {"en": ("portal", "customer portal", "customer area", "online account", "my account"),
                    "fr": ("portail", "espace client", "espace en ligne", "mon compte", "site"),
@@ -203,7 +242,8 @@ register(Command(
         rule("wants-to-log-in", 0.85, {"login"}, {Cue.WANT, Cue.MODAL}),
         rule("forgot-password", 0.85, {"password"}, {"forgot"} | _PROBLEM | ASKS,
              allows={Cue.NEGATION, Cue.STATEMENT}),
-        rule("cannot-reach-portal", 0.85, {"portal"}, {Cue.CANT}, vetoes={"activation"},
+        # "je n'arrive pas à l'ouvrir depuis le portail": the document does not open, the way in works
+        rule("cannot-reach-portal", 0.85, {"portal"}, {Cue.CANT}, vetoes={"activation", Cue.OPEN},
              allows={Cue.NEGATION, Cue.STATEMENT}),
         # "Passwort vergessen - bitte Link zum Zurücksetzen schicken": the link of a message about logging in
         rule("link-for-login", 0.85, {Cue.LINK}, ASKS | {Cue.SEND, Cue.GET, Cue.AGAIN, Cue.NEW},
@@ -361,6 +401,8 @@ register(Command(
         rule("ask-to-get-again", 0.85, ASKS, {Cue.AGAIN, Cue.NEW}, {Cue.GET, Cue.RECEIVED}, {Cue.DOCUMENT, "copy"}),
         rule("number-again", 0.85, {Cue.NUMBER}, {Cue.AGAIN}, {Cue.REQUEST, Cue.SEND, Cue.GET}),
         rule("want-number", 0.85, {Cue.WANT}, {Cue.NUMBER}, plain=True),
+        # "kan ik deze factuur intussen gewoon als pdf krijgen?": the document itself, nothing else said
+        rule("ask-to-get", 0.85, ASKS, {Cue.GET}, {Cue.THIS_DOCUMENT, Cue.NUMBER}, plain=True),
         rule("send-number", 0.8, {Cue.SEND}, {Cue.NUMBER}),
         rule("never-got-it", 0.6, {Cue.NEVER_GOT}, {Cue.NUMBER, Cue.DOCUMENT}, vetoes={Cue.MAIL},
              allows={Cue.NEGATION, Cue.STATEMENT}),
@@ -388,6 +430,8 @@ def eml_frequency(req: Request, args: list[str]) -> list[Result]:
 
 
 FREQUENCY_TAGS = tuple(HOW_OFTEN)
+# "Surtout ne changez rien", "keep it as it is": whatever else the message says, no setting is asked to change
+_AS_IT_IS = frozenset({Cue.KEEP})
 register(Command(
     CommandName.FREQUENCY,
     "IMMEDIATE, DAILY, WEEKLY or MONTHLY: choose how often you are told about new documents.",
@@ -397,7 +441,8 @@ register(Command(
                              "for every invoice", "for each document", "one email per invoice", "one mail per invoice",
                              "as soon as", "individual", "separately", "each invoice", "every invoice", "real time",
                              "for each new invoice", "for every new invoice", "each new invoice", "every new invoice",
-                             "right away"),
+                             "right away",
+                             "straight away", "whenever", "the moment", "as soon as it"),
                       "fr": ("immédiat", "immédiatement", "à chaque facture", "pour chaque facture",
                              "pour chaque document", "à chaque document", "un mail par facture",
                              "un e-mail par facture", "dès que", "dès qu'", "individuel", "individuels",
@@ -439,14 +484,18 @@ register(Command(
     rules=(
         rule("keyword", 1.0, FREQUENCY_TAGS, keyword=True),
         rule("summary", 0.9, FREQUENCY_TAGS, {Cue.SUMMARY, Cue.MAIL},
-             ASKS | {Cue.SUFFICE, Cue.PREFER, Cue.ONLY, Cue.INSTEAD, Cue.GET}),
-        rule("is-enough", 0.9, FREQUENCY_TAGS, {Cue.SUFFICE, Cue.PREFER, Cue.INSTEAD}),
-        rule("summary-named", 0.85, FREQUENCY_TAGS, {Cue.SUMMARY}, plain=True),  # "Un récapitulatif quotidien, merci."
-        rule("documents-how-often", 0.6, FREQUENCY_TAGS, {Cue.DOCUMENT}, ASKS | {Cue.GET}),
+             ASKS | {Cue.SUFFICE, Cue.PREFER, Cue.ONLY, Cue.INSTEAD, Cue.GET}, off_topic=_AS_IT_IS),
+        rule("is-enough", 0.9, FREQUENCY_TAGS, {Cue.SUFFICE, Cue.PREFER, Cue.INSTEAD}, off_topic=_AS_IT_IS),
+        rule("summary-named", 0.85, FREQUENCY_TAGS, {Cue.SUMMARY}, plain=True,  # "Un récapitulatif quotidien, merci."
+             off_topic=_AS_IT_IS),
+        # "ne les recevoir qu'une fois par mois", "nur noch einmal im Monat bitte"
+        rule("only-how-often", 0.85, FREQUENCY_TAGS, {Cue.ONLY}, ASKS | {Cue.GET}, off_topic=_AS_IT_IS),
+        rule("documents-how-often", 0.6, FREQUENCY_TAGS, {Cue.DOCUMENT}, ASKS | {Cue.GET}, off_topic=_AS_IT_IS),
     ),
-    # "wir bekommen momentan für jede Rechnung eine Mail" tells how it is, not how it should be
+    # "wir bekommen momentan für jede Rechnung eine Mail" tells how it is, not how it should be; "I'm happy to get
+    # an email for every invoice" that it is fine so
     vetoes=frozenset({Cue.PAYMENT, Cue.CONTRACT, Cue.COMPLAINT, Cue.PAPER, Cue.ADDRESS, Cue.ELSEWHERE,
-                      Cue.NUMBER, Cue.CURRENT}),
+                      Cue.NUMBER, Cue.CURRENT, Cue.SATISFIED}),
 ))
 
 
@@ -524,13 +573,13 @@ register(Command(
     },
     rules=(
         rule("keyword", 1.0, {"keyword:stop"}, keyword=True),
-        rule("unsubscribe", 0.95, {"unsubscribe"}, ASKS | {Cue.MAIL}),
-        rule("how-to-unsubscribe", 0.85, {"unsubscribe"}, {Cue.HOW}, allows={Cue.QUESTION_FORM}),
+        rule("unsubscribe", 0.95, {"unsubscribe"}, ASKS | {Cue.MAIL}, off_topic=_AS_IT_IS),
+        rule("how-to-unsubscribe", 0.85, {"unsubscribe"}, {Cue.HOW}, allows={Cue.QUESTION_FORM}, off_topic=_AS_IT_IS),
         rule("no-more-mail", 0.95, {Cue.NO_MORE}, {Cue.MAIL}, ASKS | {Cue.GET, Cue.SEND, Cue.NEGATION},
-             allows={Cue.NEGATION}),
-        rule("stop-sending", 0.9, {"stop-verb"}, {Cue.SEND, Cue.MAIL}),
-        rule("remove-from-list", 0.9, {"remove-me"}, {"list", Cue.MAIL}),
-        rule("take-off-list", 0.9, {"remove"}, {"list"}, ASKS),
+             allows={Cue.NEGATION}, off_topic=_AS_IT_IS),
+        rule("stop-sending", 0.9, {"stop-verb"}, {Cue.SEND, Cue.MAIL}, off_topic=_AS_IT_IS),
+        rule("remove-from-list", 0.9, {"remove-me"}, {"list", Cue.MAIL}, off_topic=_AS_IT_IS),
+        rule("take-off-list", 0.9, {"remove"}, {"list"}, ASKS, off_topic=_AS_IT_IS),
     ),
     # Looking for a mail, another person's address, a move, "ik krijg geen mails meer" (a complaint that they
     # stopped): not the end of the notices

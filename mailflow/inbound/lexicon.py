@@ -8,8 +8,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-__all__ = ["Cue", "Entry", "GENERIC_VETOES", "Lexicon", "Rule", "SIGNAL", "WORDS", "build", "fold", "rule",
-"words_of"]
+__all__ = ["CONTRAST", "COUNTS", "INFINITIVE_MARKS", "Cue", "Entry", "GENERIC_VETOES", "Lexicon", "Rule", "SIGNAL", "WORDS", "asks_politely",
+           "build", "fold", "rule", "words_of"]
 
 Words = Mapping[str, tuple[str, ...]]  # language → forms: "word", "several words", "stem*", "*suffix"
 
@@ -66,6 +66,7 @@ class Cue(StrEnum):
     IMPERATIVE = "imperative"  # the clause opens with a verb that asks: "Renvoyez-moi…", "Send…", "Stuur…"
     QUESTION_FORM = "question-form"  # ends with "?" or opens with a question word, and asks nothing
     STATEMENT = "statement"  # tells what happened (j'ai reçu, I have paid) and asks nothing
+    DENIED = "denied"  # the object of a denial before it: "Ich finde es nicht gut, jeden Tag eine Mail zu bekommen"
     SOON = "soon"  # as soon as possible: urgency, not a frequency
     MISHAP = "mishap"  # by mistake, par erreur: how something got lost, not a complaint
     THIS_DOCUMENT = "this-document"  # this invoice, cette facture: the one of the mail answered
@@ -74,6 +75,11 @@ class Cue(StrEnum):
     CURRENT = "current"  # we get, nous recevons, momentan: how things are now, not how they should be
     ABILITY = "ability"  # can I, kann ich, puis-je: asks for something, or what the person may do (with SELF)
     SELF = "self"  # selbst, myself, moi-même, zelf, somewhere: what the person would do on their own
+    OPEN = "open"  # open, load, ouvrir, openen, öffnen: a document or page that shows nothing, not a way in
+    KEEP = "keep"  # don't change anything, laat het zo, lassen Sie es so: no setting is to change
+    SATISFIED = "satisfied"  # I'm happy with, nous convient très bien, tevreden: how things are, and fine
+    CANCEL = "cancel"  # forget my request, oubliez ma demande, laat maar: an earlier request withdrawn
+    THESE = "these"  # all three, both, les trois, alle drei: the documents just named, not other ones
 
 
 _THE_DOCUMENT = {"fr": ("la facture", "le document", "la note de crédit", "le pdf"),
@@ -91,7 +97,9 @@ WORDS: dict[Cue, Words] = {
                "je vous serais reconnaissant", "je vous serais reconnaissante", "nous vous serions reconnaissants",
                "auriez-vous l'amabilité", "auriez-vous la gentillesse", "auriez vous la gentillesse",
                "auriez vous l'amabilité", "je vous prie de", "ayez l'obligeance", "prière de", "je vous saurais gré",
-               "ce serait gentil", "ce serait sympa"),
+               "ce serait gentil", "ce serait sympa",
+               "je serais content", "je serais contente", "je serais ravi", "je serais ravie", "nous serions ravis",
+               "nous serions contents"),
         "nl": ("aub", "a.u.b", "a u b", "alstublieft", "alsjeblieft", "graag", "gelieve", "ajb", "svp", "zoudt u",
                "wil je", "wil jij", "mag ik vragen", "zou je", "vraag ik", "ik vraag", "wij vragen", "we vragen",
                "vriendelijk verzoek",
@@ -99,11 +107,14 @@ WORDS: dict[Cue, Words] = {
                "bij voorbaat dank", "mvg alvast", "wil u", "wilt u", "zou u zo vriendelijk",
                "zou u zo vriendelijk willen zijn",
                "ik zou u dankbaar zijn", "wij zouden u dankbaar zijn", "liefst", "bij voorkeur", "zou fijn zijn",
-               "zou leuk zijn", "vriendelijk gevraagd"),
+               "zou leuk zijn", "vriendelijk gevraagd",
+               "zou blij zijn", "ik zou blij zijn", "zou tof zijn"),
         "en": ("please", "pls", "plz", "kindly", "request", "requesting", "thanks in advance", "thank you in advance",
                "many thanks in advance", "appreciate it if", "would appreciate", "grateful if", "asap",
                "i would be grateful", "we would be grateful", "would you be so kind", "be so kind as to",
-               "any chance", "i'd appreciate", "is there any way", "any way to"),
+               "any chance", "i'd appreciate", "is there any way", "any way to",
+               "appreciate it", "would be happy", "i'd be happy", "we'd be happy", "i would be happy",
+               "we would be happy", "would be great", "would be nice"),
         "de": ("bitte", "bitten", "bitte um", "ich bitte", "wir bitten", "danke im voraus", "vielen dank im voraus",
                "besten dank im voraus", "im voraus vielen dank", "anfrage", "ersuche", "ersuchen", "gerne", "gern",
                "wir wären ihnen dankbar", "ich wäre ihnen dankbar", "wären sie so freundlich",
@@ -117,21 +128,30 @@ WORDS: dict[Cue, Words] = {
                "pouvez", "pourrais", "pourrait-on", "peux-tu", "pourrais-tu", "est-il possible", "serait-il possible",
                "est-ce possible", "possible de", "auriez-vous", "voudriez-vous", "voulez-vous", "pouvez-vous svp",
                "serait-ce possible", "est ce que vous pouvez", "est-ce que vous pourriez", "vous serait-il possible",
-               "tu peux", "tu pourrais", "vous pouvez", "vous pourriez"),
+               "tu peux", "tu pourrais", "vous pouvez", "vous pourriez",
+               "sauriez-vous", "sauriez vous", "savez-vous", "savez vous", "tu sais", "tu saurais", "saurais-tu",
+               "vous sauriez", "sauriez"),
         "nl": ("kunt u", "kan u", "kunnen jullie", "kunnen u", "kun je", "kan je", "zou u", "zouden jullie",
                "mogen wij",
                "kunt u mij", "kan ik", "kunnen we", "zou ik", "zouden wij", "zouden we", "mogen we", "zoudt", "kunt",
                "kunnen", "kun", "wilt", "mogen jullie", "mag u", "moogt u", "mag je", "mogen jullie mij",
-               "zou je", "mag ik", "kan ik", "is het mogelijk", "zou het mogelijk zijn", "kunt", "mogelijk om"),
+               "zou je", "mag ik", "kan ik", "is het mogelijk", "zou het mogelijk zijn", "kunt", "mogelijk om",
+               "kunde gij", "kunde ge", "kunde", "kunt gij", "kunt ge", "zoudt gij", "zoudt ge", "zou de gij",
+               "zoude gij", "wilt gij", "wilde gij", "moogt gij", "kunnen jullie mij"),
         "en": ("could you", "can you", "would you", "will you", "could i", "can i", "may i", "could we", "can we",
                "is it possible", "would it be possible", "possible to", "would you mind", "can u", "could u",
                "could you possibly",
-               "can i get", "could i get", "can i have", "could i have", "can i please", "could you please"),
+               "can i get", "could i get", "can i have", "could i have", "can i please", "could you please",
+               "do you mind", "mind sending", "mind shooting", "mind resending", "mind re-sending",
+               "mind forwarding", "mind emailing", "would you be able to", "are you able to",
+               "could ya", "can ya", "would ya", "could yer", "cud u", "cn u"),
         "de": ("könnten sie", "können sie", "würden sie", "könntet ihr", "könnt ihr", "kannst du", "könntest du",
                "kann ich", "könnte ich", "dürfte ich", "darf ich", "wäre es möglich", "ist es möglich", "möglich",
                "würden sie mir", "könnten", "können", "könnt ihr", "könntet", "wäre es möglich", "kannst",
                "könntest", "würdest", "würden", "dürfte", "wäre", "wären", "hätten sie", "hättest du", "hättet ihr",
-               "haben sie vielleicht", "hast du vielleicht"),
+               "haben sie vielleicht", "hast du vielleicht",
+               "chönnted", "chönntet", "chönnt", "chönd", "chasch", "chönntsch", "könnt ma", "könnt mer", "kinnts",
+               "kinntn", "kenntn", "könnts", "könntn", "tätet ihr", "täten sie", "würdet ihr"),
     },
     Cue.WANT: {
         "fr": ("je voudrais", "je souhaite", "je souhaiterais", "j'aimerais", "je désire", "je désirerais",
@@ -168,7 +188,8 @@ WORDS: dict[Cue, Words] = {
         "en": ("send", "resend", "re-send", "forward", "email me", "e-mail me", "mail me", "email it", "mail it",
                "re-issue", "reissue", "provide", "share", "sending", "resending", "forwarding", "emailing",
                "send over",
-               "send through", "email it to me", "pass on", "get me", "send me", "shoot me"),
+               "send through", "email it to me", "pass on", "get me", "send me", "shoot me",
+               "shoot", "shooting", "shoot over", "send across"),
         "de": ("senden", "zusenden", "zuschicken", "schicken", "schicken sie", "senden sie", "übersenden",
                "übermitteln", "zukommen lassen", "nachsenden", "mailen", "zumailen", "weiterleiten", "sende",
                "schickt", "sendet", "schick", "send", "zuzusenden", "zuzuschicken", "zu senden", "zu schicken",
@@ -213,18 +234,24 @@ WORDS: dict[Cue, Words] = {
         "de": ("neue", "neuen", "neuer", "neues", "neu", "zweites", "zweite", "weitere", "weiteres", "weiteren"),
     },
     Cue.DOCUMENT: {
-        "fr": ("facture", "factures", "note de crédit", "notes de crédit", "avoir", "document", "documents", "pdf",
+        "fr": ("facture", "factures", "note de crédit", "notes de crédit", "document", "documents", "pdf",
                "pièce", "fichier", "facture n°", "la facture", "cette facture", "ce document", "relevé",
-               "pièce jointe", "pj", "annexe", *_THE_DOCUMENT["fr"]),
+               "pièce jointe", "pj", "annexe", *_THE_DOCUMENT["fr"],
+               # 'avoir' alone is "to have" ("j'aimerais avoir la liste"): a credit note with its article
+               "un avoir", "l'avoir", "cet avoir", "les avoirs", "avoirs", "votre avoir", "en pdf",
+               "en pièce jointe"),
         "nl": ("factuur", "facturen", "creditnota", "creditnota's", "kredietnota", "nota", "document", "documenten",
                "pdf", "deze factuur", "dit document", "bestand", "rekening", "*factuur", "bijlage", "pdf'je",
-               *_THE_DOCUMENT["nl"]),
+               *_THE_DOCUMENT["nl"],
+               "als pdf", "als pdf'je", "als bijlage"),
         "en": ("invoice", "invoices", "credit note", "credit notes", "document", "documents", "pdf", "bill",
                "statement", "file", "this invoice", "the invoice", "credit memo", "attachment", "attached file",
-               *_THE_DOCUMENT["en"]),
+               *_THE_DOCUMENT["en"],
+               "as a pdf", "as pdf"),
         "de": ("rechnung", "rechnungen", "gutschrift", "gutschriften", "dokument", "dokumente", "beleg", "belege",
                "pdf", "datei", "diese rechnung", "*rechnung", "rechnungs*", "anhang", "anlage", "faktura",
-               *_THE_DOCUMENT["de"]),
+               *_THE_DOCUMENT["de"],
+               "als pdf", "als anhang"),
     },
     Cue.OTHER_DOCUMENTS: {
         "fr": ("factures", "documents", "toutes", "tous", "précédente", "précédent", "autre", "autres", "janvier",
@@ -243,14 +270,17 @@ WORDS: dict[Cue, Words] = {
                "pas la peine", "pas nécessaire", "ne plus nécessaire", "ne plus", "n'ai plus", "plus besoin",
                "nulle part", "plus aucun", "plus aucune"),
         "nl": ("niet", "geen", "nooit", "niets", "hoeft niet", "hoeven niet", "nee", "hoeft", "onnodig", "nergens",
-               "niet meer", "geen meer", "niet langer"),
+               "niet meer", "geen meer", "niet langer",
+               "zonder"),
         "en": ("not", "n't", "don't", "dont", "do not", "doesn't", "doesnt", "didn't", "didnt", "won't", "wont",
                "never", "no", "nothing", "neither", "nor", "isn't", "aren't", "shouldn't", "no need", "not needed",
-               "unnecessary", "no more", "no longer", "nowhere", "no further"),
+               "unnecessary", "no more", "no longer", "nowhere", "no further",
+               "without"),
         "de": ("nicht", "kein", "keine", "keinen", "keinem", "keiner", "keines", "nie", "niemals", "nichts",
                "nein", "nicht nötig", "unnötig", "erledigt", "hat sich erledigt", "müssen nicht", "müssen mir keine",
                "nicht mehr", "keine mehr", "nicht länger", "nirgends", "nirgendwo", "keine weiteren",
-               "keine weitere", "keinerlei"),
+               "keine weitere", "keinerlei",
+               "ohne"),
     },
     Cue.WHY: {
         "fr": ("pourquoi", "comment se fait-il", "comment ça se fait", "comment expliquer"),
@@ -261,16 +291,23 @@ WORDS: dict[Cue, Words] = {
     Cue.QUESTION: {
         "fr": ("quand", "où est", "où sont", "où puis-je", "où trouver", "quel", "quelle", "combien de temps",
                "pendant combien de temps", "depuis quand", "quels", "quelles", "combien", "est-ce", "qui", "est-elle",
-               "est-il", "ai-je", "avez-vous", "dois-je", "faut-il", "s'agit-il", "sera-t-elle", "comment"),
+               "est-il", "ai-je", "avez-vous", "dois-je", "faut-il", "s'agit-il", "sera-t-elle", "comment",
+               "je voudrais savoir", "j'aimerais savoir", "je souhaiterais savoir", "voudrais savoir",
+               "aimerais savoir", "faites-moi savoir"),
         "nl": ("wanneer", "waar", "wat", "welke", "hoeveel", "wie", "is het", "klopt het", "heb ik", "hebt u",
                "hoe lang", "hoelang", "hoe vaak", "hoe komt",
-               "heeft u", "moet ik", "kunnen jullie bevestigen"),
+               "heeft u", "moet ik", "kunnen jullie bevestigen",
+               "ik zou graag weten", "zou graag weten", "ik wil graag weten", "wil graag weten", "ik wil weten",
+               "laten weten", "graag weten"),
         "en": ("when", "where", "what", "which", "who", "how much", "is it", "is this", "are", "did", "does",
                "how long", "how often", "how many",
-               "has", "have you", "do i", "should i", "am i", "is there"),
+               "has", "have you", "do i", "should i", "am i", "is there",
+               "i'd like to know", "i would like to know", "like to know", "want to know", "let me know", "i wonder"),
         "de": ("wann", "wo", "was", "welche", "welcher", "wie viel", "wieviel", "wer", "ist die", "ist das",
                "wie lange", "wie oft", "wie viele", "seit wann",
-               "haben sie", "muss ich", "stimmt es", "gibt es"),
+               "haben sie", "muss ich", "stimmt es", "gibt es",
+               "ich möchte wissen", "möchte wissen", "ich würde gerne wissen", "würde gerne wissen", "wüsste gerne",
+               "ich wüsste gern", "wissen lassen"),
     },
     Cue.HOW: {
         "fr": ("comment", "de quelle manière", "la marche à suivre", "la procédure"),
@@ -386,21 +423,25 @@ WORDS: dict[Cue, Words] = {
                "ces mails", "ces messages", "envois", "ces envois", "newsletter", "*mail", "*mails", "averti",
                "avertie",
                "avertir", "prévenu", "prévenue", "prévenir", "informé", "informée", "informer", "notifié",
-               "notifiée", "notifier", "nouvelles factures", "nouveaux documents"),
+               "notifiée", "notifier", "nouvelles factures", "nouveaux documents",
+               "par mail", "par e-mail", "par courriel", "par email"),
         "nl": ("mail", "mails", "e-mail", "e-mails", "email", "emails", "mailtjes", "bericht", "berichten",
                "melding", "meldingen", "notificatie", "notificaties", "mailings", "*mail", "*mails", "*meldingen",
                "*berichten", "nieuwsbrief", "verwittigd", "verwittigen", "geïnformeerd", "informeren", "op de hoogte",
-               "gemaild", "verwittiging", "nieuwe facturen", "nieuwe documenten"),
+               "gemaild", "verwittiging", "nieuwe facturen", "nieuwe documenten",
+               "via mail", "per mail", "via e-mail", "per e-mail", "via email", "per email"),
         "en": ("mail", "mails", "e-mail", "e-mails", "email", "emails", "message", "messages", "notification",
                "notifications", "alerts", "alert", "notices", "notice", "newsletter", "mailings", "notify",
                "notified",
-               "inform", "informed", "alerted", "emailed", "new invoices", "new documents"),
+               "inform", "informed", "alerted", "emailed", "new invoices", "new documents",
+               "by email", "by e-mail", "by mail", "via email", "over email", "per email"),
         "de": ("mail", "mails", "e-mail", "e-mails", "email", "emails", "nachricht", "nachrichten",
                "benachrichtigung", "benachrichtigungen", "mitteilung", "mitteilungen", "*mail", "*mails",
                "*benachrichtigungen", "*nachrichten", "newsletter", "hinweise", "infomails", "informieren",
                "informiert",
                "benachrichtigen", "benachrichtigt", "verständigen", "verständigt", "neue rechnungen",
-               "neuen rechnungen", "neue dokumente", "neuen dokumenten"),
+               "neuen rechnungen", "neue dokumente", "neuen dokumenten",
+               "per mail", "per e-mail", "via mail", "per email", "via e-mail"),
     },
     Cue.LINK: {
         "fr": ("lien", "liens", "url", "bouton"),
@@ -443,15 +484,20 @@ WORDS: dict[Cue, Words] = {
     Cue.NEVER_GOT: {
         "fr": ("jamais reçu", "pas reçu", "n'ai pas reçu", "n'ai jamais reçu", "pas eu", "rien reçu",
                "n'avons pas reçu", "n'avons jamais reçu", "jamais eu", "égaré", "égarée", "perdu", "perdue",
-               "supprimé", "supprimée", "effacé", "effacée", "introuvable", "ne retrouve pas", "ne trouve pas"),
+               "supprimé", "supprimée", "effacé", "effacée", "introuvable", "ne retrouve pas", "ne trouve pas",
+               "il me manque", "me manque", "manque", "manquent", "nous manque", "il nous manque", "manquante",
+               "manquantes", "a disparu", "disparu", "disparue"),
         "nl": ("niet ontvangen", "nooit ontvangen", "niet gekregen", "nooit gekregen", "kwijt", "verloren",
-               "gewist", "verwijderd", "vind niet", "vind ik niet", "niet terugvinden", "niets ontvangen"),
+               "gewist", "verwijderd", "vind niet", "vind ik niet", "niet terugvinden", "niets ontvangen",
+               "ontbreekt", "ontbreken", "verdwenen", "verloren gegaan"),
         "en": ("never received", "not received", "didn't receive", "did not receive", "didnt receive",
                "never got", "didn't get", "did not get", "haven't received", "have not received", "lost",
-               "deleted", "can't find", "cannot find", "misplaced", "haven't got"),
+               "deleted", "can't find", "cannot find", "misplaced", "haven't got",
+               "missing", "get lost", "gets lost", "got lost", "went missing", "disappeared"),
         "de": ("nicht erhalten", "nie erhalten", "nicht bekommen", "nie bekommen", "nichts erhalten", "verloren",
                "gelöscht", "finde nicht", "finde sie nicht", "nicht mehr finden", "nicht auffindbar", "verlegt",
-               "nicht angekommen"),
+               "nicht angekommen",
+               "fehlt", "fehlen", "verschwunden"),
     },
     Cue.NO_MORE: {
         "fr": ("plus", "plus jamais", "plus de", "ne plus", "n'ai plus", "plus besoin", "plus aucun",
@@ -525,10 +571,14 @@ WORDS: dict[Cue, Words] = {
     },
     Cue.CUSTOMER: {
         "fr": ("client", "numéro client", "numéro de client", "n° client", "compte client", "dossier",
-               "référence client", "clients"),
-        "nl": ("klant", "klantnummer", "klantennummer", "klantnr", "dossier", "klantnummers", "klanten"),
-        "en": ("customer", "customer number", "account", "account number", "client number", "client"),
-        "de": ("kunde", "kundennummer", "kundennr", "kundenkonto", "kunden"),
+               "référence client", "clients",
+               "n° de client", "numéro de dossier", "réf client"),
+        "nl": ("klant", "klantnummer", "klantennummer", "klantnr", "dossier", "klantnummers", "klanten",
+               "klant nr", "klantennr", "dossiernummer"),
+        "en": ("customer", "customer number", "account", "account number", "client number", "client",
+               "customer no", "account no", "client no", "customer ref"),
+        "de": ("kunde", "kundennummer", "kundennr", "kundenkonto", "kunden",
+               "kd nr", "kdnr", "kd", "kunden nr", "kunden-nr"),
     },
     Cue.NUMBER_MARK: {
         "fr": ("n°", "no", "num", "numéro", "nr", "réf", "référence", "#"),
@@ -547,13 +597,15 @@ WORDS: dict[Cue, Words] = {
                "groetjes", "hoi", "hey", "hallo allemaal", "thx", "merci", "dank", "dankjewel", "dankuwel"),
         "en": ("hello", "hi", "dear", "good morning", "good afternoon", "regards", "kind regards", "best regards",
                "best", "thanks", "thank you", "many thanks", "cheers", "sir", "madam", "team", "sincerely",
-               "have a nice day", "greetings", "all the best", "hey", "thx", "ta", "hiya", "thanks again"),
+               "have a nice day", "greetings", "all the best", "hey", "thx", "ta", "hiya", "thanks again",
+               "hey folks", "hi folks", "hi all", "hi team", "hello all"),
         "de": ("hallo", "guten tag", "guten morgen", "sehr geehrte", "sehr geehrter", "liebe", "lieber",
                "damen und herren", "mit freundlichen grüßen", "freundliche grüße", "viele grüße", "beste grüße",
                "mfg", "vg", "lg", "danke", "vielen dank", "danke schön", "dankeschön", "herzlichen dank", "gruß",
                "grüße", "schönen tag", "frau", "herr", "moin", "servus", "grüezi", "grüß gott", "grüss gott",
                "hallöchen", "hi", "hey", "merci", "merci vielmal", "besten dank", "danke dir", "danke euch",
-               "thx", "tschüss", "ciao"),
+               "thx", "tschüss", "ciao",
+               "hoi zäme", "hoi zämme", "hoi", "grüessech", "sali", "grüezi mitenand"),
     },
     Cue.CLOSING: {
         "fr": ("cordialement", "bien cordialement", "salutations", "bien à vous", "bàv", "bav", "cdlt", "cdt",
@@ -648,6 +700,63 @@ WORDS: dict[Cue, Words] = {
         "de": ("so schnell wie möglich", "so bald wie möglich", "schnellstmöglich", "möglichst bald", "dringend",
                "umgehend", "asap", "baldmöglichst", "zeitnah"),
     },
+    # "je n'arrive pas à l'ouvrir depuis le portail": a document that does not open asks for the document
+    Cue.OPEN: {
+        "fr": ("ouvrir", "l'ouvrir", "ouvre", "s'ouvre", "s'ouvrir", "charger", "se charge", "afficher",
+               "s'affiche", "télécharger", "page blanche", "reste blanche"),
+        "nl": ("openen", "opent", "te openen", "laden", "laadt", "downloaden", "openklikken"),
+        "en": ("open", "opens", "opening", "load", "loads", "loading", "download", "downloading"),
+        "de": ("öffnen", "öffnet", "öffne", "zu öffnen", "laden", "lädt", "herunterladen", "runterladen",
+               "anzeigen"),
+    },
+    # What is to stay as it is: no frequency or stop is asked for anywhere in the message
+    Cue.KEEP: {
+        "fr": ("ne changez rien", "ne rien changer", "ne modifiez rien", "ne rien modifier", "laissez comme",
+               "laissez tout comme", "laissez les choses comme", "tel quel", "telle quelle",
+               "comme c'est actuellement", "comme c'est maintenant"),
+        "nl": ("laat het zo", "laat het maar zo", "laat het zoals", "laat het maar zoals", "zoals het nu is",
+               "zoals het is", "verander niets", "niets veranderen", "niets wijzigen", "wijzig niets", "hou het zo",
+               "houd het zo"),
+        "en": ("keep it as it is", "keep it as is", "leave it as it is", "leave it as is", "keep things as they are",
+               "leave things as they are", "don't change anything", "do not change anything", "as it is",
+               "no change", "no changes"),
+        "de": ("lassen sie es so", "lassen sie es bitte so", "so wie es ist", "wie es ist", "nichts ändern",
+               "nichts umstellen", "ändern sie nichts", "wie bisher", "so lassen", "beim alten", "belassen"),
+    },
+    # Content with how things are ("recevoir un mail à chaque facture nous convient très bien"): no change asked.
+    # A wish in the conditional ("I'd be happy to get…") is a request (Cue.REQUEST).
+    Cue.SATISFIED: {
+        "fr": ("convient très bien", "convient parfaitement", "nous convient très bien", "me convient très bien",
+               "satisfait", "satisfaite", "satisfaits", "content", "contente", "contents", "nous va très bien",
+               "me va très bien", "ravi", "ravie"),
+        "nl": ("tevreden", "blij met", "bevalt", "bevalt ons", "bevalt me", "prima zo", "goed zo"),
+        "en": ("happy", "i'm happy", "i am happy", "we're happy", "we are happy", "happy with", "content",
+               "satisfied", "pleased with"),
+        "de": ("zufrieden", "passt so", "passt uns so", "passt mir so", "gefällt uns", "gefällt mir"),
+    },
+    # An earlier request withdrawn: what it asked (often the subject, "RE: duplicata") is not to be done
+    Cue.CANCEL: {
+        "fr": ("oubliez ma", "oubliez mon", "oubliez mes", "oubliez ce", "oubliez cette", "ignorez ma",
+               "ignorez mon", "ignorez mes", "ignorez ce", "ignorez cette", "n'en tenez pas compte",
+               "ne tenez pas compte", "laissez tomber", "annulez ma demande", "ma demande est annulée"),
+        "nl": ("vergeet mijn", "vergeet het", "negeer mijn", "negeer", "laat maar", "laat maar zitten",
+               "mijn vraag vervalt", "mag u negeren", "mag genegeerd worden"),
+        "en": ("forget my", "forget about my", "forget that", "ignore my", "ignore that", "please ignore",
+               "disregard", "please disregard", "never mind", "nevermind", "cancel my request", "cancel that",
+               "scratch that"),
+        "de": ("vergessen sie meine", "vergessen sie die", "vergessen sie das", "vergessen sie es",
+               "ignorieren sie meine", "ignorieren sie", "bitte ignorieren", "hat sich erledigt", "gegenstandslos",
+               "ziehe ich zurück", "vergiss es"),
+    },
+    # The documents just named, counted: "Can you resend all three?"
+    Cue.THESE: {
+        "fr": ("les trois", "les deux", "les quatre", "tous les trois", "toutes les trois", "tous les deux",
+               "toutes les deux", "ces trois", "ces deux"),
+        "nl": ("alle drie", "alle twee", "alle vier", "allebei", "alle beide", "deze drie", "die drie", "beide"),
+        "en": ("all three", "all four", "all five", "all two", "both", "both of them", "all of them", "them all",
+               "these three", "those three"),
+        "de": ("alle drei", "alle beide", "alle vier", "alle zwei", "beide", "beiden", "diese drei", "die drei"),
+    },
 }
 
 @dataclass(frozen=True)
@@ -681,7 +790,16 @@ def rule(name: str, confidence: float, *needs: Iterable[str], vetoes: Iterable[s
 
 
 SIGNAL = frozenset({Cue.REQUEST, Cue.MODAL, Cue.WANT, Cue.IMPERATIVE})  # something is being asked
-GENERIC_VETOES = frozenset({Cue.WHY, Cue.THANKS, Cue.HYPOTHESIS, Cue.NEGATION, Cue.QUESTION_FORM, Cue.STATEMENT})
+# Words that open a clause of their own ('…, but I don't need the paper one'): what follows is something else
+CONTRAST = frozenset({"mais", "but", "maar", "aber", "however", "cependant", "toutefois", "echter", "jedoch"})
+
+
+def asks_politely(tags: set[str]) -> bool:
+    """A condition that asks ('If you could send…', 'Wäre nett, wenn…') rather than one about what happened:
+    'Si vous avez reçu une demande de désabonnement' names a request, it makes none."""
+    return bool(tags & SIGNAL) and not (Cue.PAST in tags and not tags & {Cue.MODAL, Cue.WANT})
+GENERIC_VETOES = frozenset({Cue.WHY, Cue.THANKS, Cue.HYPOTHESIS, Cue.NEGATION, Cue.QUESTION_FORM, Cue.STATEMENT,
+                            Cue.CANCEL, Cue.DENIED})
 
 
 # German umlauts are spelled out rather than dropped: 'hätte' (would have) must not read as 'hatte' (had), nor
@@ -736,6 +854,12 @@ SEPARABLE: dict[tuple[str, str], str] = {
     **{(verb, particle): "stop-verb" for verb in ("stellen", "stelle", "stellt", "schalten", "schalte", "schaltet")
        for particle in ("ab", "aus")},  # "stellen Sie die Benachrichtigungen ab"
     **{(verb, "uit"): "stop-verb" for verb in ("zet", "zetten", "schakel", "schakelen")},  # "zet de meldingen uit"
+    # "passer mes notifications en hebdomadaire", "zet de meldingen op maandelijks": a setting changed to a value
+    **{(verb, particle): Cue.PREFER for verb in ("passer", "passez", "mettre", "mettez", "basculer", "basculez")
+       for particle in ("en", "sur")},
+    **{(verb, particle): Cue.PREFER for verb in ("changer", "changez", "modifier", "modifiez")
+       for particle in ("en", "pour")},
+    **{(verb, "op"): Cue.PREFER for verb in ("zet", "zetten")},
 }
 
 # Month names, folded, in the four languages (and Austria's 'Jänner'): a date's words, not a sentence's end.
@@ -745,6 +869,14 @@ MONTHS = frozenset(w for text in (
     "january february march april may june july august september october november december "
     "januar jänner februar feber märz april mai juni juli august september oktober november dezember"
 ).split() for w in words_of(text))
+
+# What opens a clause that is the object of the one before it: "…nicht gut, jeden Tag eine Mail zu bekommen",
+# "je ne trouve pas normal, de recevoir…", "I don't like, to get…"
+INFINITIVE_MARKS = frozenset(words_of("zu de d to om te"))
+
+# More than one: "trois mails par jour" counts what comes, "un mail par jour" may be what is wanted
+COUNTS = frozenset(words_of("deux trois quatre cinq dix plusieurs twee drie vier vijf tien meerdere verschillende "
+                            "two three four five ten several multiple zwei drei vier fünf zehn mehrere etliche"))
 
 # Words that open a clause set inside a sentence, between what is asked and the verb that asks it
 # ("…, weil ich sie gelöscht habe, …", "…, because I lost it, …", "…, si possible, …").
@@ -776,7 +908,14 @@ FUNCTION_WORDS = frozenset(w for text in (
     # chat: "jla trouve plus", "danke dir", "kannst du", "bräuchte sie"
     "jla jle jles jai dir dich euch du jij je ya u irgendwie somehow höflich höflichst kurz bitteschön "
     # the particles of phrasal and separable verbs: "send it over", "rüberschicken", "stuur ze eens door"
-    "over through across back up along rüber herüber her hin door toe na als"
+    "over through across back up along rüber herüber her hin door toe na als "
+    # fillers of Belgian French ("envoyer une fois", "merci hein"), Flemish ("efkes", "gij"), Bavarian ("ma")
+    "fois hein e efkes effekes eventjes gij ge hier ma mer gewoon intussen folks "
+    # when, not what: "could I get this invoice in the meantime?", "schon jetzt", "nu al"
+    "now meantime meanwhile jetzt nun inzwischen zwischenzeit vorerst maintenant attendant ondertussen "
+    "inmiddels nu alvast ihn ihm "
+    # 'but' opens a clause of its own (CONTRAST) and names nothing
+    "but mais aber however cependant toutefois echter jedoch"
 ).split() for w in words_of(text))
 
 

@@ -13,8 +13,8 @@ from itertools import islice, takewhile
 from mailflow.inbound import lexicon
 from mailflow.inbound.clauses import Clause, Token, clauses_of, normalize_document_number
 from mailflow.inbound.commands import COMMANDS, Command, CommandName, Takes, command_words
-from mailflow.inbound.lexicon import (FUNCTION_WORDS, GENERIC_VETOES, RELATIVES, SIGNAL, SUBJECT_PRONOUNS,
-                                      SUBORDINATORS, WORDS, Cue, Lexicon, Rule)
+from mailflow.inbound.lexicon import (COUNTS, FUNCTION_WORDS, GENERIC_VETOES, INFINITIVE_MARKS, RELATIVES, SIGNAL,
+                                      SUBJECT_PRONOUNS, SUBORDINATORS, WORDS, Cue, Lexicon, Rule, asks_politely)
 from mailflow.inbound.ours import is_our_text
 from mailflow.inbound.subjects import has_reply_prefix, strip_subject_prefixes
 
@@ -134,16 +134,58 @@ def read_requests(subject: str, reply_text: str, echo: bool = False, answered: t
     lex = the_lexicon()
     title = strip_subject_prefixes((subject or "")[:READ_SUBJECT])
     reply_text = (reply_text or "")[:READ_CHARACTERS]
-    heading = clauses_of(title, lex, signature=False)
+    # the subject of our mail answered ("…: activate your account") says what "it" is even when not read as asking
+    heading = clauses_of(title, lex, signature=False, ours=True)
     reading = Reading()
     if not (echo or has_reply_prefix(subject or "") and is_our_text(title, whole=True)):
         _read(Context(heading, [], "subject", title), reading)
-    _read(Context(clauses_of(reply_text or "", lex), heading, "body", reply_text or "", tuple(answered)), reading)
-    reading.intents = _cautious(_unique(reading.intents), reading)
+    body = clauses_of(reply_text or "", lex)
+    _read(Context(body, heading, "body", reply_text or "", tuple(answered)), reading)
+    intents = _fewer_not_none(_one_frequency(_unique(reading.intents)))
+    reading.intents = _cautious(_withdrawn(_denied(intents, reading), body), reading)
     return reading
 
 
 _MIXED_CEILING = 0.7  # asked back, not acted on
+
+
+def _asked_back(intent: Intent) -> Intent:
+    return replace(intent, confidence=min(intent.confidence, _MIXED_CEILING))
+
+
+def _denied(intents: list[Intent], reading: Reading) -> list[Intent]:
+    """A request the same message also denies ('… je ne souhaite pas du tout me désabonner') is asked back: one
+    of the two readings is wrong, and doing nothing wrong comes first."""
+    denied = {n.reason.split(" ")[3] for n in reading.notes if n.reason.startswith("negation: not ")}
+    return [_asked_back(i) if str(i.name) in denied else i for i in intents]
+
+
+def _withdrawn(intents: list[Intent], body: list[Clause]) -> list[Intent]:
+    """'Oubliez ma demande' under the subject 'RE: duplicata': the subject was the request withdrawn, so it is
+    not read; anything else the message asks is asked back."""
+    if not any(Cue.CANCEL in clause.tags() for clause in body):
+        return intents
+    return [_asked_back(i) for i in intents if i.source != "subject"]
+
+
+def _fewer_not_none(intents: list[Intent]) -> list[Intent]:
+    """'No more single emails please, a weekly digest is enough': a rhythm asked with 'no more mails' wants fewer
+    mails, not none. Said in words, the stop goes; a STOP keyword beside a rhythm is asked back."""
+    if not any(i.name is CommandName.FREQUENCY for i in intents):
+        return intents
+    return [_asked_back(i) if i.name is CommandName.STOP else i for i in intents
+            if i.name is not CommandName.STOP or i.rule.endswith(".keyword")]
+
+
+def _one_frequency(intents: list[Intent]) -> list[Intent]:
+    """One frequency at a time: the surest reading; two as sure of different values are asked back."""
+    asked = [i for i in intents if i.name is CommandName.FREQUENCY]
+    if len({i.args for i in asked}) < 2:
+        return intents
+    best = max(asked, key=lambda i: i.confidence)
+    rivals = {i.args for i in asked if i.confidence == best.confidence}
+    chosen = best if len(rivals) == 1 else _asked_back(best)
+    return [chosen if i is best else i for i in intents if i.name is not CommandName.FREQUENCY or i is best]
 
 
 def _cautious(intents: list[Intent], reading: Reading) -> list[Intent]:
@@ -161,7 +203,7 @@ def _cautious(intents: list[Intent], reading: Reading) -> list[Intent]:
 
 def _read(ctx: Context, reading: Reading) -> None:
     for index, clause in enumerate(ctx.clauses):
-        _mark_positions(clause)
+        _mark_positions(clause, _asked_before(index, ctx), _denied_before(index, ctx))
         found, notes = [], []
         for command in COMMANDS.values():
             intent, note = _best(command, index, ctx)
@@ -192,6 +234,7 @@ def _continued(index: int, ctx: Context) -> Iterator[Clause]:
     die ich nicht mehr finde, nochmal schicken?": the verb is far from what it asks for)."""
     clause = ctx.clauses[index]
     rest = list(takewhile(lambda c: c.sentence == clause.sentence, islice(ctx.clauses, index + 1, None)))
+    rest = list(takewhile(lambda c: not c.turn, rest))  # '…, but …' goes on to something else
     if rest:
         yield _joined(clause, rest[0])
     inserted = list(takewhile(_inserted, rest))
@@ -207,11 +250,13 @@ def _joined(clause: Clause, following: Clause) -> Clause:
 
 
 def _inserted(clause: Clause) -> bool:
-    """A clause set inside a sentence: a relative one ("die ich nicht mehr finde", "that I can't find") or a
-    reason or condition ("weil ich sie gelöscht habe", "si possible")."""
+    """A clause set inside a sentence: a relative one ("die ich nicht mehr finde", "that I can't find"), a
+    reason or condition ("weil ich sie gelöscht habe", "si possible") or a customer number in brackets
+    ("die Rechnung F2026-0146 (Kundennr. DL5765432) nochmals zusenden")."""
     words = [t.text for t in clause.tokens]
     return bool(words) and (words[0] in SUBORDINATORS
-                            or words[0] in RELATIVES and len(words) > 1 and words[1] in SUBJECT_PRONOUNS)
+                            or words[0] in RELATIVES and len(words) > 1 and words[1] in SUBJECT_PRONOUNS
+                            or all(t.tags & {Cue.CUSTOMER, Cue.NUMBER_MARK} for t in clause.tokens))
 
 
 # --- where words stand --------------------------------------------------------------------------------------
@@ -219,13 +264,36 @@ def _inserted(clause: Clause) -> bool:
 _LEADING = {Cue.GREETING, Cue.REQUEST, Cue.CLOSING}
 _OPENERS = {Cue.SEND, "stop-verb", "unsubscribe", "remove-me"}
 _ASKS = {Cue.REQUEST, Cue.MODAL, Cue.WANT}
-_PLACED = {Cue.IMPERATIVE, Cue.QUESTION_FORM, Cue.STATEMENT}
+_PLACED = {Cue.IMPERATIVE, Cue.QUESTION_FORM, Cue.STATEMENT, Cue.DENIED}
 
 
-def _mark_positions(clause: Clause) -> None:
-    """Tags that depend on where words stand: an opening verb asks; a question or a past tense tells."""
+def _asked_before(index: int, ctx: Context) -> bool:
+    """'Ist es möglich, das monatlich zu bekommen statt jedes Mal einzeln?': the sentence asked before this
+    clause, so its question mark is the request's."""
+    clause = ctx.clauses[index]
+    return any(c.sentence == clause.sentence and c.tags() & SIGNAL for c in ctx.clauses[:index])
+
+
+_DENIALS = {Cue.NEGATION, Cue.COMPLAINT, Cue.WHY}
+
+
+def _denied_before(index: int, ctx: Context) -> bool:
+    """'Ich finde es nicht gut, jeden Tag eine Mail zu bekommen': an infinitive clause with no asking word of its
+    own is what the clause before it denies or complains about."""
+    clause = ctx.clauses[index]
+    if not index or ctx.clauses[index - 1].sentence != clause.sentence or clause.tags() & SIGNAL:
+        return False
+    infinitive = clause.tokens[0].text in INFINITIVE_MARKS or any(t.text == "zu" for t in clause.tokens[-3:])
+    return infinitive and bool(ctx.clauses[index - 1].tags() & _DENIALS)
+
+
+def _mark_positions(clause: Clause, asked: bool = False, denied: bool = False) -> None:
+    """Tags that depend on where words stand: an opening verb asks; a question or a past tense tells; a clause
+    governed by a denial before it is denied."""
     for token in clause.tokens:
         token.tags -= _PLACED
+    if denied:
+        clause.tokens[-1].tags.add(Cue.DENIED)
     content = [t for t in clause.tokens if not t.tags & _LEADING]
     if content and content[0].tags & _OPENERS:
         content[0].tags.add(Cue.IMPERATIVE)
@@ -233,7 +301,7 @@ def _mark_positions(clause: Clause) -> None:
     if tags & SIGNAL:
         return
     opens_with_question = bool(content and content[0].tags & {Cue.QUESTION, Cue.WHY})
-    if clause.question or opens_with_question:
+    if clause.question and not asked or opens_with_question:
         clause.tokens[-1].tags.add(Cue.QUESTION_FORM)
     if Cue.PAST in tags and not tags & {Cue.NEVER_GOT}:
         clause.tokens[-1].tags.add(Cue.STATEMENT)
@@ -271,8 +339,9 @@ def _referent(index: int, ctx: Context) -> set[str]:
 
 _KEYWORD_TAIL = {Cue.NUMBER, Cue.REQUEST, Cue.GREETING, Cue.CLOSING, Cue.DOCUMENT, Cue.NUMBER_MARK,
                  Cue.CUSTOMER, "copy", Cue.AGAIN, Cue.NEW, Cue.SUFFICE}
+# ('One email per invoice suits us fine, don't change anything': how it is, and to stay so)
 _KEYWORD_VETOES = frozenset({Cue.NEGATION, Cue.WHY, Cue.THANKS, Cue.STATEMENT, Cue.QUESTION, Cue.COMPLAINT,
-                             Cue.HYPOTHESIS, Cue.NEVER_GOT})
+                             Cue.HYPOTHESIS, Cue.NEVER_GOT, Cue.CANCEL, Cue.KEEP, Cue.DENIED})
 _MAX_OTHER_WORDS = 2  # "STOP please" is a command; "Stop by our office tomorrow" is a sentence
 
 
@@ -320,7 +389,7 @@ def _matches(rule: Rule, command: Command, clause: Clause, index: int, ctx: Cont
     if not _on_topic(rule, ctx):
         return None
     if rule.keyword:
-        return _keyword_line(rule, command, clause)
+        return _keyword_line(rule, command, clause) or _keyword_clause(rule, command, index, ctx)
     found: list[Token] = []
     for group in rule.needs:
         hit = next((t for t in clause.tokens if t.tags & group), None)
@@ -354,9 +423,22 @@ def _keyword_line(rule: Rule, command: Command, sentence: Clause) -> list[Token]
     return [content[0]] if len(others) <= _MAX_OTHER_WORDS else None
 
 
+def _keyword_clause(rule: Rule, command: Command, index: int, ctx: Context) -> list[Token] | None:
+    """'stop svp, on reçoit déjà tout par courrier', 'Hilfe bitte, wie funktioniert das hier?': the first clause
+    of the sentence is the command, the rest says why (and is still read for what vetoes it)."""
+    clause = ctx.clauses[index]
+    first = index == 0 or ctx.clauses[index - 1].sentence != clause.sentence
+    if not first or clause.tags() & command.vetoes:  # 'stop le papier': the paper, not the mails
+        return None
+    found = _keyword_line(rule, command, clause)
+    rest = [t for t in clause.tokens[1:] if not t.tags & (_KEYWORD_TAIL | _LEADING)]
+    return found if not rest else None  # 'Stop met bellen aub, …': a word of its own, another sense
+
+
 def _veto(rule: Rule, command: Command, clause: Clause) -> str | None:
-    vetoes = _KEYWORD_VETOES if rule.keyword else (GENERIC_VETOES | command.vetoes | rule.vetoes) - rule.allows
-    if not rule.keyword and clause.tags() & SIGNAL:
+    tags = clause.tags()
+    vetoes = _keyword_vetoes(rule, tags) if rule.keyword else (GENERIC_VETOES | command.vetoes | rule.vetoes) - rule.allows
+    if not rule.keyword and asks_politely(tags):
         vetoes = vetoes - {Cue.HYPOTHESIS}  # "Wäre nett, wenn ich die Rechnung nochmal bekommen könnte"
     hit = sorted(str(tag) for tag in clause.heads() & vetoes)  # what a compound is about vetoes nothing
     if not hit and not rule.keyword and rule.confidence < ACT and _unknown_words(clause):
@@ -364,10 +446,17 @@ def _veto(rule: Rule, command: Command, clause: Clause) -> str | None:
     return hit[0] if hit else None
 
 
+def _keyword_vetoes(rule: Rule, tags: set[str]) -> frozenset[str]:
+    """What keeps a command word from being the command; 'Duplikat erhalten, herzlichen Dank!' tells that it came."""
+    received = frozenset() if tags & SIGNAL else frozenset({Cue.RECEIVED})
+    return (_KEYWORD_VETOES | received) - rule.allows
+
+
 def _why(veto: str) -> str:
     named = {Cue.QUESTION_FORM: "question", Cue.WHY: "why-question", Cue.NEGATION: "negation",
              Cue.THANKS: "thanks", Cue.STATEMENT: "statement", Cue.HYPOTHESIS: "hypothesis",
-             Cue.COMPLAINT: "complaint"}
+             Cue.COMPLAINT: "complaint", Cue.CANCEL: "withdrawn", Cue.RECEIVED: "received",
+             Cue.DENIED: "denied before"}
     return named.get(veto, f"about {veto}")
 
 
@@ -387,18 +476,28 @@ def _args(rule: Rule, command: Command, clause: Clause, index: int,
 
 
 def _frequency(clause: Clause) -> str | None:
-    """The one frequency a clause asks for; one written just after 'instead of' is the one it leaves."""
-    wanted, after_instead = [], 0
-    for token in clause.tokens:
+    """The one frequency a clause asks for; one written just after 'instead of' is the one it leaves, and so
+    are those right after it ('statt jedes Mal einzeln', 'i.p.v. telkens apart')."""
+    wanted, window, leaving = [], 0, False
+    for index, token in enumerate(clause.tokens):
         if Cue.INSTEAD in token.tags:
-            after_instead = 3
+            window = 3
             continue
         values = [v for v in ("immediate", "daily", "weekly", "monthly") if v in token.tags]
-        if values and not after_instead:
+        if values and (window or leaving or _counted(clause.tokens[max(0, index - 2):index])):
+            leaving = True
+        elif values:
             wanted.extend(values)
-        after_instead = 0 if values else max(0, after_instead - 1)
+        else:
+            leaving = False
+        window = 0 if values else max(0, window - 1)
     distinct = list(dict.fromkeys(wanted))
     return distinct[0] if len(distinct) == 1 else None
+
+
+def _counted(before: list[Token]) -> bool:
+    """'trois mails par jour', '10 Mails pro Tag': how many come now, not how often they should."""
+    return any(t.text in COUNTS or t.text.isdigit() and int(t.text) > 1 for t in before)
 
 
 def _documents(rule: Rule, clause: Clause, index: int, ctx: Context) -> tuple[tuple[str, ...], float] | None:
@@ -459,10 +558,19 @@ def _built(command: Command, rule: Rule, clause: Clause, tokens: list[Token],
     confidence = round(max(0.0, rule.confidence - cost - typo), 2)
     spans = tuple(Span(ctx.source, t.start, t.end, ctx.text[t.start:t.end], _cue_of(t, rule))
                   for t in _evidence(clause, tokens))
-    customer = next((ctx.text[t.start:t.end].upper() for t in clause.tokens if t.tags == {Cue.CUSTOMER}
-                     and any(ch.isdigit() for ch in t.text)), None)
     return Intent(command.name, args, confidence, f"{command.name}.{rule.name}", spans, ctx.source,
-                  _language(clause), customer)
+                  _language(clause), _customer(clause, ctx))
+
+
+def _customer(clause: Clause, ctx: Context) -> str | None:
+    """A customer number written in the request's clause, else in its sentence ('… F2026-0311 (n° client
+    DL3019876)': the brackets make a clause of their own)."""
+    sentence = [t for c in ctx.clauses if c.sentence == clause.sentence for t in c.tokens]
+    for tokens in (clause.tokens, sentence):
+        found = next((t.value.upper() for t in tokens if t.tags == {Cue.CUSTOMER} and t.value), None)
+        if found:
+            return found
+    return None
 
 
 def _rule_tags(rule: Rule) -> set[str]:
