@@ -24,6 +24,7 @@ from benchmarks.common import PG_SERVER, Result, free_port, mailflow, scratch_co
 from mailflow import accounts
 from mailflow.accounts import Person
 from mailflow.clock import naive_utc
+from mailflow.models import InboundMessage, Outbox
 from mailflow.pdf import simple_pdf
 from mailflow.runtime import open_runtime
 
@@ -123,12 +124,30 @@ def run(quick: bool) -> list[Result]:
             with serve(folder, **settings) as server:
                 answer = replies(server.port, token, arrivals, count)
                 notice = notices(folder, serve_env(folder, **settings), arrivals, count // 2)
+            steps = breakdown(folder)
     finally:
         relay.stop()
-    return [_result("latency reply → answer", answer), _result("latency document add → notice", notice)]
+    return [_result("latency reply → answer", answer, steps), _result("latency document add → notice", notice)]
 
 
-def _result(name: str, waits: list[float]) -> Result:
+def breakdown(folder: Path) -> str:
+    """Where a reply's wait goes, from the rows' own timestamps: stored → processed (waiting for the worker,
+    then reading and acting), then the answer queued → handed to the relay."""
+    rt = open_runtime(scratch_config(folder), migrate=False)
+    try:
+        rows = (InboundMessage.select(InboundMessage.received_at, InboundMessage.processed_at, Outbox.created_at,
+                                      Outbox.sent_at)
+                .join(Outbox, on=InboundMessage.outbox == Outbox.id)
+                .where(InboundMessage.message_id ** "<latency-%").tuples())
+        stored = [(processed - received).total_seconds() * 1000 for received, processed, _, _ in rows]
+        queued = [(sent - created).total_seconds() * 1000 for _, _, created, sent in rows]
+    finally:
+        rt.close()
+    return f"of which stored → processed p50 {statistics.median(stored):.0f} ms, queued → sent p50 " \
+           f"{statistics.median(queued):.0f} ms"
+
+
+def _result(name: str, waits: list[float], steps: str = "") -> Result:
     """Nearest-rank percentiles; a wait under 0 is a mail that reached the relay before the command that caused
     it had returned (its process still exiting): it counts as 0."""
     early = sum(wait < 0 for wait in waits)
@@ -137,4 +156,5 @@ def _result(name: str, waits: list[float]) -> Result:
     before = f"; {early} arrived before the command returned" if early else ""
     return Result(name, p95, "ms p95", 0.0, f"≤ {TARGET_MS} ms",
                   f"p50 {statistics.median(waits):.0f} ms, max {waits[-1]:.0f} ms over {len(waits)}, one at a time"
-                  f"{before}; serve on {'PostgreSQL' if PG_SERVER else 'SQLite'} with a local relay")
+                  f"{before}; serve on {'PostgreSQL' if PG_SERVER else 'SQLite'} with a local relay"
+                  + (f"; {steps}" if steps else ""))
