@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from mailflow.cli.state import runtime
+from mailflow.cli.state import CliState, runtime
 from mailflow.errors import MailflowError
 
 # The inbound modules are imported by the commands that need them: `mailflow --help` stays fast.
@@ -31,11 +31,16 @@ def inbound() -> None:
 @click.option("--recipient", "recipients", multiple=True, help="Envelope recipient (repeatable).")
 @click.option("--client-address", "client_ip", default=None, help="The SMTP client's IP address (for SPF).")
 @click.option("--helo", default=None, help="The name the SMTP client gave in HELO/EHLO.")
-def deliver(sender: str | None, recipients: tuple[str, ...], client_ip: str | None, helo: str | None) -> None:
+@click.option("--config", "config_path", default=None, type=click.Path(dir_okay=False),
+              help="Configuration file, as `mailflow --config` (an MTA's pipe passes no MAILFLOW_CONFIG).")
+def deliver(sender: str | None, recipients: tuple[str, ...], client_ip: str | None, helo: str | None,
+            config_path: str | None) -> None:
     """Store one raw message read on stdin (for an MTA pipe); exit 75 when it could not be stored."""
     from mailflow.inbound.store import store_raw  # noqa: PLC0415
 
     ctx = click.get_current_context()
+    if config_path:
+        ctx.find_object(CliState).config_path = config_path
     raw = sys.stdin.buffer.read()
     if not raw.strip():
         click.echo("error: no message on standard input", err=True)
