@@ -84,7 +84,8 @@ class ImapInboundConfig:
     password: str = ""
     folder: str = "INBOX"
     processed_folder: str = "Processed"
-    idle_renew_seconds: int = 600
+    # Well under the 29 minutes servers allow, and under the liveness alert (2 x this + 120 s).
+    idle_renew_seconds: int = 240
 
 
 @dataclass
@@ -348,6 +349,8 @@ def validate(config: Config) -> None:
                            ("[inbound.smtp] port", config.inbound.smtp.port),
                            ("[inbound.imap] port", config.inbound.imap.port)):
         _check(0 <= port <= 65535, port_key, "must be a TCP port (0..65535)")
+    _check(1 <= config.inbound.imap.idle_renew_seconds <= 1740, "[inbound.imap] idle_renew_seconds",
+           "must be 1..1740 (servers may drop IDLE after 29 minutes)")
     _validate_issuers(config.issuers)
     _validate_authentication(config)
 

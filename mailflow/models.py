@@ -271,6 +271,23 @@ class ImapState(BaseModel):
     last_poll_at = DateTimeField(null=True)
 
 
+class ImapLiveness(BaseModel):
+    """One running IMAP poller's signs of life, so /healthz of any process knows whether the mailbox is watched."""
+
+    id = AutoField()
+    poller = CharField(max_length=200, unique=True)  # host:pid, one row per poller process
+    mailbox = CharField(max_length=300)
+    quiet_seconds = IntegerField()  # the longest it stays silent while running (renewal, retry delay)
+    started_at = DateTimeField()
+    connected_at = DateTimeField(null=True)
+    polled_at = DateTimeField(null=True)
+    idle_at = DateTimeField(null=True)  # last IDLE renewal or server response while idling
+    alive_at = DateTimeField(null=True)  # the latest of the three above
+    error = TextField(null=True)
+    error_at = DateTimeField(null=True)
+    stopped_at = DateTimeField(null=True)  # stopped on purpose: the mailbox is no longer watched by it
+
+
 class Token(BaseModel):
     """A magic-link or invitation token, stored only as its SHA-256."""
 
@@ -429,7 +446,7 @@ class SchemaVersion(BaseModel):
 
 ALL_MODELS: list[type[BaseModel]] = [
     Issuer, User, Customer, Access, Share, Document, View, Preference, Outbox, Digest,
-    Notification, InboundMessage, ImapState, Token, Session, ActivationCode, Suppression,
+    Notification, InboundMessage, ImapState, ImapLiveness, Token, Session, ActivationCode, Suppression,
     DuplicateRequest, RateCounter, LoginRequest, AuditLog, PaperlessChange, AddressChange, Confirmation,
     InboundMention,
 ]

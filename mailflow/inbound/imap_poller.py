@@ -41,7 +41,7 @@ class ImapSettings:
     processed_folder: str = "Processed"
     timeout: float = 30
     # Servers may drop IDLE after 29 minutes (RFC 2177); renew well before.
-    idle_renew_seconds: int = 600
+    idle_renew_seconds: int = 240
     backoff_initial: float = 1.0
     backoff_max: float = 300.0
     # Used only when the server lacks IDLE.
@@ -58,6 +58,31 @@ class PollerState(Protocol):
         ...
 
     def save(self, key: str, uidvalidity: int, last_uid: int) -> None: ...
+
+
+class Liveness(Protocol):
+    """Where the poller reports its signs of life and its trouble, for health checks to read."""
+
+    def alive(self, event: str) -> None:
+        """A sign of life: "connected", "polled" or "idle" (an IDLE renewal or a server response)."""
+        ...
+
+    def failed(self, error: str) -> None: ...
+
+    def stopped(self) -> None: ...
+
+
+class Unobserved:
+    """Liveness reported nowhere."""
+
+    def alive(self, event: str) -> None:
+        pass
+
+    def failed(self, error: str) -> None:
+        pass
+
+    def stopped(self) -> None:
+        pass
 
 
 class StoreFailed(Exception):
@@ -122,10 +147,12 @@ class ImapPoller:
     message to the store twice, which the store deduplicates.
     """
 
-    def __init__(self, settings: ImapSettings, store: Store, state: PollerState) -> None:
+    def __init__(self, settings: ImapSettings, store: Store, state: PollerState,
+                 liveness: Liveness | None = None) -> None:
         self.settings = settings
         self.store = store
         self.state = state
+        self.liveness = liveness or Unobserved()
         self.last_poll_at: datetime | None = None
         self._client: IMAPClient | None = None
         self._uidvalidity = 0
@@ -150,6 +177,7 @@ class ImapPoller:
             self._drop()
             raise
         self.last_poll_at = datetime.now(timezone.utc)
+        self.liveness.alive("polled")
         return stored
 
     def _select(self, client: IMAPClient) -> int:
@@ -234,6 +262,7 @@ class ImapPoller:
             self._shutdown(client)
             raise
         log.info("IMAP connected to %s:%s as %s", s.host, s.port, s.username)
+        self.liveness.alive("connected")
         return client
 
     @staticmethod
@@ -282,6 +311,7 @@ class ImapPoller:
                 failures += 1
                 self._recover(exc, failures, stop)
         self.close()
+        self.liveness.stopped()
 
     def _wait_for_news(self, stop: threading.Event) -> None:
         client = self._connected()
@@ -297,6 +327,8 @@ class ImapPoller:
         # DONE raises on a dead connection, which sends run() to reconnect;
         # whatever the server announced is read by the next poll anyway.
         client.idle_done()
+        # The server answered DONE: a quiet mailbox in IDLE is a live one.
+        self.liveness.alive("idle")
 
     def _await_server(self, sock: socket.socket, stop: threading.Event) -> None:
         """Return when the server says anything (or hangs up), on renewal time, or on stop."""
@@ -312,6 +344,7 @@ class ImapPoller:
     def _recover(self, exc: Exception, failures: int, stop: threading.Event) -> None:
         s = self.settings
         delay = backoff_delay(failures, s.backoff_initial, s.backoff_max)
+        self.liveness.failed(f"{type(exc).__name__}: {exc}")
         if isinstance(exc, StoreFailed):
             # The connection is fine; only the store needs time.
             log.error("%s; retrying in %.2fs", exc, delay)

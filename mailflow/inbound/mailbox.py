@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import threading
 
+from mailflow import events
 from mailflow.clock import naive_utc
 from mailflow.inbound.imap_poller import ImapPoller, ImapSettings
+from mailflow.inbound.liveness import DbLiveness
 from mailflow.inbound.store import store_raw
 from mailflow.models import ImapState
 from mailflow.runtime import Runtime
@@ -36,8 +38,11 @@ def settings(rt: Runtime) -> ImapSettings:
 
 
 def make_poller(rt: Runtime, imap: ImapSettings | None = None) -> ImapPoller:
-    """A poller whose store is the inbound table (door "imap")."""
-    return ImapPoller(imap or settings(rt), lambda raw: store_raw(rt, raw, "imap"), DbPollerState(rt))
+    """A poller whose store is the inbound table (door "imap"), reporting its signs of life to the database."""
+    chosen = imap or settings(rt)
+    poller = ImapPoller(chosen, lambda raw: events.stored_row(store_raw(rt, raw, "imap")), DbPollerState(rt))
+    poller.liveness = DbLiveness(rt, poller.state_key, chosen)
+    return poller
 
 
 def run_poller(poller: ImapPoller, rt: Runtime, stop: threading.Event) -> None:
