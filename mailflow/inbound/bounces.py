@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from peewee import Case
+
 from mailflow.clock import naive_utc
 from mailflow.errors import StorageError, TokenError
 from mailflow.inbound.classification import BounceEvent, RecipientOutcome
@@ -61,7 +63,9 @@ def _mark(rt: Runtime, out: Outbox, outcome: RecipientOutcome) -> None:
     if (outcome.action or "failed") == "delayed":
         Outbox.update(last_response=f"delayed (DSN): {detail}").where(Outbox.id == out.id).execute()
         return
-    Outbox.update(bounced_at=naive_utc(rt.now()), last_response=f"bounced (DSN): {detail}").where(
+    # A row still being sent takes the status when its worker records it (the outbox's record keeps bounced_at).
+    status = Case(None, ((Outbox.status == "sent", "bounced"),), Outbox.status)
+    Outbox.update(bounced_at=naive_utc(rt.now()), last_response=f"bounced (DSN): {detail}", status=status).where(
         Outbox.id == out.id).execute()
 
 

@@ -14,7 +14,8 @@ from mailflow.models import Customer, Document, Outbox, Suppression, User
 
 DUE = ("queued", "deferred")
 SUPPRESSED_ANSWER = "address suppressed after bounces or a complaint"
-STATUSES = ("queued", "sending", "deferred", "sent", "failed", "suppressed")
+# bounced: sent, then a DSN said it failed (a delayed DSN leaves it sent)
+STATUSES = ("queued", "sending", "deferred", "sent", "failed", "suppressed", "bounced")
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,9 @@ def _update(cursor, outcome: Outcome, owner: str | None) -> bool:
 
 def _record_sql() -> str:
     p = database.param
-    return (f'UPDATE "{Outbox._meta.table_name}" SET status = {p}, last_response = {p}, '
+    # a DSN that came back before its worker recorded the handoff has made the row bounced already
+    return (f'UPDATE "{Outbox._meta.table_name}" SET status = CASE WHEN bounced_at IS NULL THEN {p} ELSE '
+            f"'bounced' END, last_response = {p}, "
             f"sent_at = COALESCE({p}, sent_at), next_attempt_at = COALESCE({p}, next_attempt_at), "
             f"lease_until = NULL, lease_owner = NULL WHERE id = {p} AND lease_owner = {p} AND status = 'sending'")
 

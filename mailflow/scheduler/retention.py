@@ -90,7 +90,7 @@ def purge_sent_mail(rt: Runtime) -> int:
     Those bytes hold login and invitation links in clear, which the token table keeps only as hashes:
     a copy of the database must not hand out live links."""
     before = naive_utc(rt.now() - SENT_MAIL_MARGIN)
-    return (Outbox.update(raw=b"").where(Outbox.status == "sent", Outbox.sent_at < before, Outbox.raw != b"")
+    return (Outbox.update(raw=b"").where(Outbox.status.in_(("sent", "bounced")), Outbox.sent_at < before, Outbox.raw != b"")
             .execute())
 
 

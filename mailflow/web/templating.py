@@ -29,6 +29,7 @@ LABELS = {
     "received": N_("received"), "processing": N_("processing"), "processed": N_("processed"),
     "staff": N_("for staff"), "ignored": N_("ignored"), "failed": N_("failed"), "queued": N_("queued"),
     "sending": N_("sending"), "deferred": N_("deferred"), "sent": N_("sent"), "suppressed": N_("suppressed"),
+    "bounced": N_("bounced"),
     "pending": N_("pending"), "confirmed": N_("confirmed"), "declined": N_("declined"),
     "superseded": N_("superseded"), "expired": N_("expired"),
     "message": N_("message"), "command": N_("request"), "bounce": N_("bounce"), "auto_reply": N_("automatic reply"),

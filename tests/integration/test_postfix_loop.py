@@ -62,6 +62,6 @@ def test_a_notice_bounced_by_postfix_comes_back_as_a_dsn_and_marks_its_delivery(
     notice = Outbox.get(Outbox.recipient == NOBODY.email)
     row = InboundMessage.get_by_id(dsn.id)
     assert (row.kind, row.status, row.outbox_id) == ("bounce", "processed", notice.id)
-    assert notice.bounced_at is not None and "5.1.1" in notice.last_response
+    assert notice.status == "bounced" and notice.bounced_at is not None and "5.1.1" in notice.last_response
     assert Suppression.get(Suppression.email == NOBODY.email).score == 1
     assert b"DKIM-Signature:" in bytes(row.raw)  # the DSN quotes our mail as it left: signed
