@@ -14,7 +14,9 @@ from mailflow.models import Outbox
 from mailflow.outbound import outbox
 from mailflow.outbound.delivery import DeliveryWorker
 from tests.support import factories
+from tests.support.cli import invoke
 from tests.support.inbound import inbound_smtp, postfix_dsn, send, settle  # noqa: F401 (inbound_smtp: a fixture)
+from tests.support.processes import mailflow_env
 from tests.support.web import client, login
 
 MAILBOX = "imap://support@imap.example:993/INBOX"
@@ -137,6 +139,8 @@ def test_a_dsn_makes_the_delivery_bounced_everywhere_and_a_delayed_one_does_not(
     text = metrics(smtp_rt)
     assert 'mailflow_outbox_messages{status="bounced"} 1.0' in text
     assert 'mailflow_outbox_messages{status="sent"} 0.0' in text
+    listed = invoke(smtp_rt, ["outbox", "list", "--status", "bounced"], mailflow_env(smtp_rt.config)).output
+    assert f"{row.id}\tbounced\tnotice\t{MARIE}" in listed
     for language, word in (("en", "bounced"), ("fr", "non remis"), ("nl", "onbestelbaar"), ("de", "unzustellbar")):
         staff = add_staff(smtp_rt, Person(f"staff-{language}@support.example", "Sam", "Support", language))
         page = login(client(smtp_rt), smtp_rt, staff).get("/staff/outbound?status=bounced").text

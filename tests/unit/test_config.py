@@ -37,6 +37,7 @@ def test_environment_overrides_single_keys_including_nested_sections():
     ('[web]\ncolour = "blue"\n', "unknown key [web] colour"),
     ('[inbound.smtp]\nport = 99999\n', "[inbound.smtp] port must be a TCP port"),
     ('[scheduler]\ntimezone = "Mars/Olympus"\n', "[scheduler] timezone must be an IANA time zone"),
+    ("[inbound.imap]\nidle_renew_seconds = 1800\n", "[inbound.imap] idle_renew_seconds must be 1..1740"),
     ("[database\n", "not valid TOML"),
 ])
 def test_wrong_values_name_the_key(tmp_path: Path, text: str, message: str):
