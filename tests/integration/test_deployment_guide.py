@@ -10,10 +10,10 @@ import smtplib
 import time
 import tomllib
 from collections.abc import Iterator
-from dataclasses import fields, is_dataclass
+from dataclasses import is_dataclass
 from email import message_from_bytes
 from pathlib import Path
-from typing import get_type_hints
+from typing import get_args, get_origin, get_type_hints
 
 import pytest
 
@@ -40,15 +40,21 @@ NEEDED = ("[database] url", "[storage] pdf_dir", "[web] base_url", "[web] port",
 def config_keys(node: type = Config, section: str = "") -> set[str]:
     """Every key mailflow's configuration has, as the guide writes them: `[section] key`."""
     found: set[str] = set()
-    for f in fields(node):
-        kind = get_type_hints(node)[f.name]
-        item = getattr(kind, "__args__", [None])[0] if f.name in ("issuers", "keys") else None
-        if is_dataclass(kind) or is_dataclass(item):
-            inner = f"{section}.{f.name}" if section else f.name
-            found |= config_keys(kind if is_dataclass(kind) else item, inner)
+    for name, kind in get_type_hints(node).items():
+        table = _table(kind)
+        if table is not None:
+            found |= config_keys(table, f"{section}.{name}" if section else name)
         elif section:
-            found.add(f"[{section}] {f.name}")
+            found.add(f"[{section}] {name}")
     return found
+
+
+def _table(kind: object) -> type | None:
+    """The dataclass of a section ([inbound.smtp]) or of an array of tables ([[issuers]]), else None."""
+    args = get_args(kind)
+    if get_origin(kind) is list and args and is_dataclass(args[0]):
+        return args[0]
+    return kind if is_dataclass(kind) else None
 
 
 def toml_keys(table: dict, section: str = "") -> set[str]:
@@ -83,7 +89,7 @@ def test_everything_mailflow_writes_is_under_the_units_read_write_path():
 
 def test_every_key_the_guide_names_is_one_mailflow_has():
     text = GUIDE.read_text(encoding="utf-8")
-    named = set(re.findall(r"`(\[[a-z.]+\] [a-z_]+)", text))
+    named = {f"[{section}] {key}" for section, key in re.findall(r"`\[{1,2}([a-z.]+)\]{1,2} ([a-z_]+)", text)}
     for block in re.findall(r"```toml\n(.*?)```", text, re.DOTALL):
         named |= toml_keys(tomllib.loads(block))
     assert len(named) > 20 and sorted(named - config_keys()) == []
