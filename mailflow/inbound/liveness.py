@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,7 +20,6 @@ log = logging.getLogger(__name__)
 
 # Rows of pollers silent this long are forgotten when another poller starts reporting.
 FORGET_AFTER = timedelta(days=7)
-EVENTS = ("connected", "polled", "idle")
 
 
 def quiet_seconds(s: ImapSettings) -> int:
@@ -58,18 +58,23 @@ class DbLiveness:
         if ImapLiveness.update(**values).where(ImapLiveness.poller == self.name).execute():
             return
         now = naive_utc(self.rt.now())
-        ImapLiveness.delete().where(ImapLiveness.started_at < now - FORGET_AFTER,
-                                    (ImapLiveness.alive_at.is_null()) | (ImapLiveness.alive_at < now - FORGET_AFTER),
-                                    ).execute()
+        _forget_gone(now)
         ImapLiveness.create(poller=self.name, mailbox=self.mailbox, quiet_seconds=self.quiet, started_at=now,
                             **values)
 
-    def _guarded(self, work) -> None:
+    def _guarded(self, work: Callable[[], object]) -> None:
         try:
             with self.rt.db.atomic():
                 work()
         except PeeweeException as exc:
             log.warning("IMAP liveness not recorded (%s: %s)", type(exc).__name__, exc)
+
+
+def _forget_gone(now: datetime) -> None:
+    """Each restart makes a row (a new pid): those of pollers long gone are deleted."""
+    old = now - FORGET_AFTER
+    ImapLiveness.delete().where(ImapLiveness.started_at < old,
+                                ImapLiveness.alive_at.is_null() | (ImapLiveness.alive_at < old)).execute()
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,6 @@ def _reporting(row: ImapLiveness, now: datetime) -> bool:
     return last is not None and (now - last).total_seconds() <= 2 * row.quiet_seconds
 
 
-def _latest(moments) -> datetime | None:
+def _latest(moments: Iterable[datetime | None]) -> datetime | None:
     found = [m for m in moments if m is not None]
     return aware_utc(max(found)) if found else None
