@@ -6,7 +6,9 @@ gives (SMTP door; pipe(8) running its `mailflow inbound deliver --config …` as
 from __future__ import annotations
 
 import re
+import shlex
 import smtplib
+import subprocess
 import time
 import tomllib
 from collections.abc import Iterator
@@ -25,7 +27,7 @@ from mailflow.models import InboundMessage, Outbox
 from mailflow.outbound.delivery import DeliveryWorker
 from tests.support import factories
 from tests.support.inbound import REPLY_DOMAIN, message
-from tests.support.installation import GUIDE_COMMAND, GUIDE_STATE, PRODUCTION_CONFIG, Installation
+from tests.support.installation import GUIDE_COMMAND, GUIDE_STATE, PRODUCTION_CONFIG, USER, Installation
 from tests.support.postfix import GUIDE, LOCAL_DOMAIN, PostfixInstance, usable
 
 NOBODY = Person(f"nobody-here@{LOCAL_DOMAIN}", "Nobody", "Here", "fr")  # local(8) bounces mail to it
@@ -110,9 +112,11 @@ def test_the_guide_runs_one_command_path_everywhere():
 def installation() -> Iterator[Installation]:
     if not usable():
         pytest.skip("needs Debian's postfix (.ci/setup) and root to start it")
-    made = Installation().create()
-    yield made
-    made.remove()
+    made = Installation()
+    try:
+        yield made.create()
+    finally:
+        made.remove()
 
 
 @pytest.fixture
@@ -226,3 +230,27 @@ def test_the_pipe_defers_while_the_database_is_away_and_stores_once_it_is_back(r
     row = wait_for_row(pipe_mx, "reply+away@")
     assert (row.door, row.envelope_from, row.message_id) == (
         "pipe", factories.MARIE.email, message_from_bytes(raw)["Message-ID"])
+
+
+def guide_commands_as_mailflow(installation: Installation) -> list[list[str]]:
+    """The Configuration section's `runuser -u mailflow -- …` lines, on this installation's paths."""
+    text = GUIDE.read_text(encoding="utf-8")
+    section = text[text.index("## Configuration"):text.index("## systemd")]
+    lines = [line for line in section.splitlines() if line.startswith(f"runuser -u {USER} -- ")]
+    for guide_path, here in installation.replacements().items():
+        lines = [line.replace(guide_path, here) for line in lines]
+    return [shlex.split(line) for line in lines]
+
+
+@needs_postfix
+def test_init_and_dns_run_as_the_mailflow_user_as_written(rt, installed):
+    init, dns = guide_commands_as_mailflow(installed)
+    assert init[-1] == "init" and dns[-1] == "dns"
+    for command in (init, dns):
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, (command, done.stderr)
+    keys = installed.state / "dkim"
+    assert keys.owner() == USER and keys.stat().st_mode & 0o777 == 0o700  # made in /var/lib/mailflow, its own
+    made = list(keys.glob("lease.example.*.pem"))
+    assert made and all(key.owner() == USER and key.stat().st_mode & 0o777 == 0o600 for key in made)
+    assert "_domainkey.lease.example" in done.stdout and "mx.lease.example" in done.stdout
