@@ -12,6 +12,7 @@ from typing import Any, get_args, get_origin, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mailflow.errors import ConfigError
+from mailflow.masking import remember_config
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config.toml"
@@ -171,6 +172,12 @@ class BouncesConfig:
 
 
 @dataclass
+class LoggingConfig:
+    format: str = "text"  # text | json (one JSON object a line)
+    level: str = "info"  # debug | info | warning | error
+
+
+@dataclass
 class IssuerConfig:
     prefix: str = ""
     name: str = ""
@@ -197,8 +204,10 @@ class Config:
     bounces: BouncesConfig = field(default_factory=BouncesConfig)
     dkim: DkimConfig = field(default_factory=DkimConfig)
     dns: DnsConfig = field(default_factory=DnsConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
     issuers: list[IssuerConfig] = field(default_factory=list)
     root: Path = PROJECT_ROOT
+    source: Path | None = None  # the file read; None: defaults and environment only
 
     def path(self, value: str) -> Path:
         """A configured path; relative ones are relative to the config file's folder."""
@@ -212,7 +221,9 @@ def load_config(path: str | os.PathLike[str] | None = None, env: dict[str, str] 
     data = _read_toml(source)
     config = _build(Config, data, "")
     config.root = source.resolve().parent
+    config.source = source.resolve()
     _apply_env(config, env)
+    remember_config(config)  # before validating: an error message may quote a value
     validate(config)
     return config
 
@@ -230,7 +241,7 @@ def _build(cls: type, data: Any, prefix: str) -> Any:
     if not isinstance(data, dict):
         raise ConfigError(f"[{prefix or 'root'}] must be a table")
     hints = get_type_hints(cls)
-    known = {f.name for f in fields(cls)} - {"root"}
+    known = {f.name for f in fields(cls)} - {"root", "source"}
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"unknown key {_name(prefix, sorted(unknown)[0])}")
@@ -353,6 +364,9 @@ def validate(config: Config) -> None:
            "must be 1..1740 (servers may drop IDLE after 29 minutes)")
     _validate_issuers(config.issuers)
     _validate_authentication(config)
+    _check(config.logging.format in ("text", "json"), "[logging] format", "must be text or json")
+    _check(config.logging.level in ("debug", "info", "warning", "error"), "[logging] level",
+           "must be debug, info, warning or error")
 
 
 def _validate_authentication(config: Config) -> None:

@@ -15,6 +15,7 @@ from peewee import (Database, DatabaseProxy, InterfaceError, OperationalError, P
                     SqliteDatabase)
 
 from mailflow.errors import ConfigError, StorageError
+from mailflow.masking import masked
 
 log = logging.getLogger(__name__)
 database = DatabaseProxy()
@@ -47,8 +48,7 @@ def open_database(url: str, root: Path, busy_timeout: float = 15.0) -> Database:
 
 def _make(url: str, root: Path, busy_timeout: float) -> Database:
     if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
-        path = path if path.is_absolute() else root / path
+        path = sqlite_path(url, root)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:  # a folder that cannot be made: as unreachable as a server that is down
@@ -63,6 +63,12 @@ def _make(url: str, root: Path, busy_timeout: float) -> Database:
         host=parts.hostname, port=parts.port or 5432)
 
 
+def sqlite_path(url: str, root: Path) -> Path:
+    """The file a sqlite:/// URL names; a relative one is relative to the configuration's folder."""
+    path = Path(url.removeprefix("sqlite:///"))
+    return path if path.is_absolute() else root / path
+
+
 def connect(db: Database, url: str) -> None:
     """Open the connection now, so an unreachable database is one clear StorageError at start-up."""
     try:
@@ -73,10 +79,7 @@ def connect(db: Database, url: str) -> None:
 
 def redacted(url: str) -> str:
     """The URL without its password, fit for logs and error messages."""
-    parts = urlparse(url)
-    if not parts.password:
-        return url
-    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()
+    return masked(url)
 
 
 def first_line(exc: BaseException) -> str:

@@ -29,6 +29,14 @@ def current_version(db: Database) -> int:
     return latest.version if latest else 0
 
 
+def missing(db: Database) -> list[str]:
+    """The migrations this database has not recorded (all of them when it has no schema at all)."""
+    if not db.table_exists(SchemaVersion._meta.table_name):
+        return [f"{version:04d}_{name}" for version, name, _ in available()]
+    done = {row.version for row in SchemaVersion.select(SchemaVersion.version)}
+    return [f"{version:04d}_{name}" for version, name, _ in available() if version not in done]
+
+
 def apply_migrations(db: Database, clock: Clock) -> list[str]:
     """Apply, in order, every migration the database has not recorded; each in its own transaction.
 

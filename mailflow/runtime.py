@@ -5,14 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
+from pathlib import Path
 
 from peewee import Database
 
 from mailflow import config as config_module
 from mailflow.clock import Clock, SystemClock
 from mailflow.config import Config
-from mailflow.db import connect, open_database
-from mailflow.migrations import apply_migrations
+from mailflow.db import connect, open_database, sqlite_path
+from mailflow.errors import ConfigError
+from mailflow.masking import masked
+from mailflow.migrations import apply_migrations, available, missing
 from mailflow.outbound.composer import Sender
 from mailflow.outbound.renderer import Renderer
 from mailflow.outbound.transports import Transport, make_transport
@@ -74,14 +77,59 @@ class Runtime:
             self.db.close()
 
 
+class SchemaMissing(ConfigError):
+    """The database has no schema, or an older one, and this process may not make it (exit 78)."""
+
+
 def open_runtime(config: Config, clock: Clock | None = None, migrate: bool = True,
-                 transport: Transport | None = None) -> Runtime:
-    """Connect everything the configuration names; apply migrations unless told not to."""
+                 transport: Transport | None = None, create: bool = True) -> Runtime:
+    """Connect everything the configuration names; apply migrations unless told not to.
+
+    `create=False` (a `serve --role` process) never creates the database nor changes its schema: a missing
+    or older schema is a SchemaMissing error instead, naming the database and `mailflow init`.
+    """
+    if not create:
+        _require_file(config)
     db = open_database(config.database.url, config.root, config.database.busy_timeout_seconds)
     connect(db, config.database.url)
     runtime = Runtime(config=config, db=db, clock=clock or SystemClock(), transport_override=transport)
-    if migrate:
+    if not create:
+        _require_schema(runtime)
+    if migrate and create:
         apply_migrations(db, runtime.clock)
+    if migrate:
         from mailflow.issuers import sync_issuers  # noqa: PLC0415 - needs the tables just made
         sync_issuers(config.issuers)
     return runtime
+
+
+def _require_file(config: Config) -> None:
+    """An SQLite file that is not there is not made (connecting would create an empty one)."""
+    url = config.database.url
+    if not url.startswith("sqlite:///"):
+        return
+    path = sqlite_path(url, config.root)
+    if not path.exists() and _nearest(path).is_dir():  # below a file instead: unreachable, as connecting says
+        raise _missing(url, "does not exist")
+
+
+def _nearest(path: Path) -> Path:
+    """`path` or its closest ancestor that exists."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _require_schema(runtime: Runtime) -> None:
+    behind = missing(runtime.db)
+    if behind:
+        runtime.close()
+        total = len(available())
+        raise _missing(runtime.config.database.url, "has no mailflow schema" if len(behind) == total else
+                       f"is behind its schema: {len(behind)} migration(s) not applied ({', '.join(behind[:3])})")
+
+
+def _missing(url: str, why: str) -> SchemaMissing:
+    return SchemaMissing(f"database {masked(url)} {why}: run `mailflow init` with this configuration first "
+                         "(a process started with --role never creates or upgrades the database)",
+                         field="[database] url")

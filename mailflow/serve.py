@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import signal
 import threading
 from contextlib import contextmanager
@@ -12,7 +13,8 @@ from typing import Callable, Iterator
 from peewee import DatabaseError, InterfaceError
 
 from mailflow import wakeup
-from mailflow.db import first_line, redacted
+from mailflow.db import first_line
+from mailflow.masking import masked
 from mailflow.errors import MailflowError
 from mailflow.outbound.delivery import DeliveryWorker
 from mailflow.runtime import Runtime
@@ -73,13 +75,23 @@ def serve(rt: Runtime, roles: list[str], stop: threading.Event | None = None) ->
     rt.roles = frozenset(roles)
     with _signals_set(stop), _listening(rt, roles):
         threads = start_roles(rt, roles, stop)
-        # said only once every role listens: "serving" in the log means the ports are taken
-        log.info("mailflow serving roles %s; viewer %s; database %s", ", ".join(roles), rt.config.web.base_url,
-                 redacted(rt.config.database.url))
+        _started(rt, roles)  # said only once every role listens: "serving" in the log means the ports are taken
         try:
             watch(threads, stop)
         finally:
             stop_all(threads, stop, rt)
+            log.info("mailflow stopped roles %s (pid %d)", ", ".join(roles), os.getpid(),
+                     extra={"event": "stopped", "roles": roles, "pid": os.getpid()})
+
+
+def _started(rt: Runtime, roles: list[str]) -> None:
+    source = rt.config.source
+    named = f"config {source}" if source else "no config file: defaults and environment"
+    database = masked(rt.config.database.url)
+    log.info("mailflow serving roles %s (pid %d); viewer %s; %s; database %s", ", ".join(roles), os.getpid(),
+             rt.config.web.base_url, named, database,
+             extra={"event": "started", "roles": roles, "pid": os.getpid(), "config": str(source or ""),
+                    "database": database})
 
 
 def start_roles(rt: Runtime, roles: list[str], stop: threading.Event) -> list[threading.Thread]:

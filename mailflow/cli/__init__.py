@@ -12,7 +12,9 @@ from peewee import DatabaseError, DataError, IntegrityError, InterfaceError
 
 from mailflow.cli import customers, dns, documents, inbound, outbox, scheduler, service, web
 from mailflow.cli.state import CliState
-from mailflow.db import first_line, is_busy, redacted
+from mailflow import log_format
+from mailflow.db import first_line, is_busy
+from mailflow.masking import masked
 from mailflow.errors import Conflict, MailflowError, StorageError, ValidationError
 
 log = logging.getLogger(__name__)
@@ -36,7 +38,7 @@ class MailflowGroup(click.Group):
 
 
 def fail(ctx: click.Context, exc: MailflowError) -> None:
-    click.echo(f"error: {exc.message}", err=True)
+    click.echo(f"error: {masked(exc.message)}", err=True)  # a driver's message may quote a URL or value
     ctx.exit(exc.exit_code)
 
 
@@ -50,7 +52,7 @@ def database_error(exc: Exception, state: CliState | None) -> MailflowError:
     if is_busy(exc):
         return StorageError(f"database busy, try again later: {reason}")
     url = state.database_url() if state else None
-    where = f" ({redacted(url)})" if url else ""
+    where = f" ({masked(url)})" if url else ""
     return StorageError(f"database unavailable{where}: {reason}")
 
 
@@ -61,9 +63,8 @@ def database_error(exc: Exception, state: CliState | None) -> MailflowError:
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     """mailflow: publish documents, tell the right people by email, act on their replies."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    state = CliState(config_path)
+    log_format.install(verbose)  # text until the configuration's [logging] is read
+    state = CliState(config_path, verbose)
     ctx.obj = state
     ctx.call_on_close(state.close)
 

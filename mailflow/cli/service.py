@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from mailflow.cli.state import runtime
-from mailflow.db import redacted
+from mailflow.masking import masked
 from mailflow.demo import run_demo
 from mailflow.migrations import current_version
 from mailflow.serve import ALL_ROLES, serve as run_service
@@ -20,7 +20,7 @@ def register(cli: click.Group) -> None:
 def init() -> None:
     """Create or upgrade the database schema; make a DKIM key for each From domain that has none."""
     rt = runtime()
-    click.echo(f"database ready at schema version {current_version(rt.db)}: {redacted(rt.config.database.url)}")
+    click.echo(f"database ready at schema version {current_version(rt.db)}: {masked(rt.config.database.url)}")
     if rt.config.dkim.enabled:
         from mailflow.outbound.dkim import KeyStore  # noqa: PLC0415 - cryptography only when needed
         for made in KeyStore(rt.config).ensure(rt.now()):
@@ -31,9 +31,10 @@ def init() -> None:
 @click.option("--role", "roles", multiple=True, type=click.Choice(ALL_ROLES),
               help="Run only these roles (repeatable); default all.")
 def serve(roles: tuple[str, ...]) -> None:
-    """Run mailflow until interrupted; exit 75 when a port is taken, 70 when a role stops on its own."""
+    """Run mailflow until interrupted; exit 75 when a port is taken, 70 when a role stops on its own,
+    78 when started with --role on a database without its schema (only `init` and a plain `serve` make it)."""
     # what runs, the viewer's URL and the database are logged once every role has started
-    run_service(runtime(), list(roles or ALL_ROLES))
+    run_service(runtime(create=not roles), list(roles or ALL_ROLES))
 
 
 @click.command()

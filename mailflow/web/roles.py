@@ -18,6 +18,7 @@ def server(rt: Runtime, host: str | None = None, port: int | None = None) -> uvi
     web = rt.config.web
     config = uvicorn.Config(create_app(rt), host=host or web.host, port=web.port if port is None else port,
                             log_level="warning", access_log=False, server_header=False, lifespan="off",
+                            log_config=None,  # its lines go through mailflow's own handler and format
                             **forwarding(web.trusted_proxies))
     return uvicorn.Server(config)
 

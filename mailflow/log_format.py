@@ -1,0 +1,77 @@
+"""Log lines as text or as JSON (one object a line), secrets masked, the event's ids carried along."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import datetime, timezone
+
+from mailflow.masking import masked
+
+FORMATS = ("text", "json")
+LEVELS = ("debug", "info", "warning", "error")
+TEXT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# what every LogRecord has; anything else on a record came through `extra=` and is the event's own
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+
+
+class TextFormatter(logging.Formatter):
+    """The classic line, with passwords and configured secrets masked."""
+
+    def __init__(self) -> None:
+        super().__init__(TEXT)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return masked(super().format(record))
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time, level, logger, event, message, then the event's fields (ids)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"time": _iso(record.created), "level": record.levelname.lower(), "logger": record.name,
+                 "event": getattr(record, "event", "log"), "message": record.getMessage()}
+        entry.update(fields(record))
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)  # one string: the line stays one line
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        return masked(json.dumps(entry, ensure_ascii=False, default=str))
+
+
+def fields(record: logging.LogRecord) -> dict[str, object]:
+    return {k: v for k, v in vars(record).items() if k not in _STANDARD and k != "event"}
+
+
+def _iso(created: float) -> str:
+    return datetime.fromtimestamp(created, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def formatter(kind: str) -> logging.Formatter:
+    return JsonFormatter() if kind == "json" else TextFormatter()
+
+
+class _Handler(logging.StreamHandler):
+    """mailflow's own handler on the root logger, so its format can change once the configuration is read."""
+
+
+def install(verbose: bool) -> None:
+    """Log to stderr in text until the configuration says otherwise; left alone when logging is set up already
+    (an embedding program, or a test runner capturing logs)."""
+    root = logging.getLogger()
+    if root.handlers:
+        return
+    handler = _Handler(sys.stderr)
+    handler.setFormatter(TextFormatter())
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
+def configure(kind: str, level: str, verbose: bool = False) -> None:
+    """Apply `[logging] format` and `level` to the handler `install` made (-v still means debug)."""
+    root = logging.getLogger()
+    for handler in root.handlers:
+        if isinstance(handler, _Handler):
+            handler.setFormatter(formatter(kind))
+            root.setLevel(logging.DEBUG if verbose else level.upper())
