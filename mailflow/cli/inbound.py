@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from mailflow import events
 from mailflow.cli.state import CliState, runtime
 from mailflow.errors import MailflowError
 
@@ -50,6 +51,7 @@ def deliver(sender: str | None, recipients: tuple[str, ...], client_ip: str | No
     except Exception as exc:  # anything short of "stored" must make the MTA keep the message
         click.echo(f"error: message not stored, try again later: {_reason(exc)}", err=True)
         ctx.exit(EX_TEMPFAIL)
+    events.stored_row(row)
     click.echo(f"stored as inbound message {row.id}")
 
 

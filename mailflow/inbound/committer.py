@@ -10,7 +10,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from mailflow import wakeup
+from mailflow import events, wakeup
 from mailflow.db import is_busy, retrying
 from mailflow.errors import StorageError
 from mailflow.inbound.store import store_many, store_raw
@@ -144,6 +144,7 @@ class GroupCommitter:
                 job.spool.close()
         if any(isinstance(result, int) for result in results):
             self.rt.wakeups.notify(wakeup.INBOUND)  # committed: the inbound worker of this process takes it
+        events.stored_jobs(batch, results)
         _settle_soon(batch, results)
 
     def commit(self, items: list[Item]) -> list[int | StorageError]:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from mailflow.clock import naive_utc
 from mailflow.db import database
 from mailflow.errors import Conflict, NotFound
-from mailflow import actions, wakeup, worker
+from mailflow import actions, events, wakeup, worker
 from mailflow.inbound import bounces, mentions
 from mailflow.inbound.classification import MessageKind
 from mailflow.inbound.conversation import handle_message
@@ -61,8 +61,10 @@ def process(rt: Runtime, row: InboundMessage) -> str:
     try:
         raw, u = _read(rt, row)  # outside the write transaction: parsing 20 MB must not hold the lock
         with database.atomic():
-            _record(row, u, _decide(rt, row, raw, u), now=rt.now())
+            outcome = _decide(rt, row, raw, u)
+            _record(row, u, outcome, now=rt.now())
             mentions.record(row.id, u)  # the customer numbers and documents it names, for staff
+        events.handled(row.id, u, outcome)  # once committed: what was understood, what was done
     except LeaseLost:
         log.warning("inbound message %s was taken over by another worker", row.id)
         return "lost"

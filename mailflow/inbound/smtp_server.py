@@ -118,7 +118,6 @@ class InboundHandler:
         except StorageError as exc:
             log.error("inbound SMTP: %s: %s", peer(session), exc.message)
             return exc.smtp_reply
-        log.info("inbound SMTP: stored message %s (%d bytes) from <%s>", stored, size, envelope.mail_from)
         return f"250 2.0.0 Stored as {stored}"
 
 
