@@ -93,8 +93,16 @@ class PostfixInstance:
 
     def queue_flush(self) -> None:
         """`postqueue -f`: deferred mail is tried again now."""
-        subprocess.run(["/usr/sbin/postqueue", "-c", str(self.etc), "-f"], check=True, capture_output=True,
-                       timeout=30)
+        self._postqueue("-f")
+
+    def queue_listing(self) -> str:
+        """`postqueue -p` (mailq): what waits in the queue, and why."""
+        return self._postqueue("-p")
+
+    def _postqueue(self, option: str) -> str:
+        done = subprocess.run(["/usr/sbin/postqueue", "-c", str(self.etc), option], check=True, capture_output=True,
+                              text=True, timeout=30)
+        return done.stdout
 
     def _main_cf(self) -> str:
         settings = guide_settings(self.reply_domain, self.door_port, self.pipe_paths is not None) | self._instance()
