@@ -53,7 +53,7 @@ class OutboundConfig:
     from_name: str = "mailflow"
     reply_domain: str = "reply.mailflow.example"
     batch_size: int = 100
-    lease_seconds: int = 300
+    lease_seconds: int = 15  # renewed every third of it while the worker lives: a dead one's rows wait this long
     retry_initial_seconds: int = 60
     retry_max_seconds: int = 3600
     give_up_hours: int = 72
@@ -96,7 +96,7 @@ class InboundConfig:
     answers_per_day: int = 10
     unsigned_answers_per_day: int = 3
     poll_seconds: float = 2.0
-    lease_seconds: int = 300
+    lease_seconds: int = 15  # renewed every third of it while the worker lives, as the outbox's
     # Authentication-Results are believed only from this authserv-id (the MTA in front); empty: from none
     authserv_id: str = ""
     dmarc: str = "enforce"  # off | report | enforce: commands with effects need a DMARC pass where required
@@ -157,6 +157,7 @@ class SchedulerConfig:
     timezone: str = "Europe/Brussels"
     digest_hour: int = 7
     weekly_day: str = "mon"
+    deliver: bool = False  # delivery is the worker role's job; true only where no worker process runs
 
 
 @dataclass
@@ -364,9 +365,16 @@ def validate(config: Config) -> None:
            "must be 1..1740 (servers may drop IDLE after 29 minutes)")
     _validate_issuers(config.issuers)
     _validate_authentication(config)
+    _validate_leases(config)
     _check(config.logging.format in ("text", "json"), "[logging] format", "must be text or json")
     _check(config.logging.level in ("debug", "info", "warning", "error"), "[logging] level",
            "must be debug, info, warning or error")
+
+
+def _validate_leases(config: Config) -> None:
+    for key, seconds in (("[outbound] lease_seconds", config.outbound.lease_seconds),
+                         ("[inbound] lease_seconds", config.inbound.lease_seconds)):
+        _check(seconds >= 1, key, "must be at least 1 (seconds; renewed every third of it)")
 
 
 def _validate_authentication(config: Config) -> None:

@@ -224,6 +224,7 @@ class InboundMessage(BaseModel):
     outbox = ForeignKeyField(Outbox, null=True, on_delete="SET NULL", index=False)
     attempts = IntegerField(default=0)
     lease_until = DateTimeField(null=True)
+    lease_owner = CharField(max_length=64, null=True)  # the worker processing it, which renews lease_until
     processed_at = DateTimeField(null=True)
     raw_purged_at = DateTimeField(null=True)
     client_ip = CharField(max_length=45, null=True)  # the SMTP client, where known: SPF is checked for it

@@ -8,8 +8,8 @@ import threading
 import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from mailflow.clock import naive_utc
@@ -32,20 +32,31 @@ MAX_ATTEMPTS = 5  # a message that kills its worker this often is failed, not re
 BATCH = 20
 # Claimed rows come back without `raw`: a batch of 25 MB messages is read one message at a time.
 _LIGHT = (InboundMessage.id, InboundMessage.message_id, InboundMessage.envelope_from, InboundMessage.envelope_to,
-          InboundMessage.attempts, InboundMessage.lease_until, InboundMessage.status, InboundMessage.client_ip,
-          InboundMessage.helo, InboundMessage.size)
+          InboundMessage.attempts, InboundMessage.lease_until, InboundMessage.lease_owner, InboundMessage.status,
+          InboundMessage.client_ip, InboundMessage.helo, InboundMessage.size)
 
 
 class LeaseLost(Exception):
     """Another worker took the message over while this one was still at it; its work is rolled back."""
 
 
-def claim(rt: Runtime, limit: int = BATCH) -> list[InboundMessage]:
-    """Take up to `limit` waiting messages (or ones whose worker's lease ran out), without their raw bytes."""
+def claim(rt: Runtime, limit: int = BATCH, owner: str | None = None) -> list[InboundMessage]:
+    """Take up to `limit` waiting messages (or ones whose worker's lease ran out) for `owner` (a new name by
+    default), without their raw bytes."""
     now = naive_utc(rt.now())
     until = now + timedelta(seconds=rt.config.inbound.lease_seconds)
-    changes = {"status": InboundStatus.PROCESSING, "lease_until": until, "attempts": InboundMessage.attempts + 1}
+    changes = {"status": InboundStatus.PROCESSING, "lease_until": until, "lease_owner": owner or worker.worker_name(),
+               "attempts": InboundMessage.attempts + 1}
     return worker.claim(InboundMessage, _claimable(limit, now), changes, _LIGHT)
+
+
+def renew(rt: Runtime, owner: str) -> list[int]:
+    """Push the lease of every message `owner` is still processing one lease ahead; their ids (the heartbeat)."""
+    until = naive_utc(rt.now()) + timedelta(seconds=rt.config.inbound.lease_seconds)
+    query = (InboundMessage.update(lease_until=until).returning(InboundMessage.id)
+             .where(InboundMessage.lease_owner == owner, InboundMessage.status == InboundStatus.PROCESSING))
+    with database.atomic():
+        return [row_id for (row_id,) in query.tuples().execute()]
 
 
 def _claimable(limit: int, now: datetime):
@@ -55,12 +66,13 @@ def _claimable(limit: int, now: datetime):
             .order_by(InboundMessage.received_at, InboundMessage.id).limit(limit))
 
 
-def process(rt: Runtime, row: InboundMessage) -> str:
-    """Handle one claimed message; whatever goes wrong is recorded on it, never raised."""
+def process(rt: Runtime, row: InboundMessage, guard: AbstractContextManager[object] = nullcontext()) -> str:
+    """Handle one claimed message; whatever goes wrong is recorded on it, never raised. `guard` (the heartbeat's)
+    is held around the write transaction."""
     u = None
     try:
         raw, u = _read(rt, row)  # outside the write transaction: parsing 20 MB must not hold the lock
-        with database.atomic():
+        with guard, database.atomic():
             outcome = _decide(rt, row, raw, u)
             _record(row, u, outcome, now=rt.now())
             mentions.record(row.id, u)  # the customer numbers and documents it names, for staff
@@ -127,12 +139,12 @@ def _unsubscribe(rt: Runtime, u: Understanding) -> Outcome:
 def _record(row: InboundMessage, u: Understanding | None, outcome: Outcome, now: datetime) -> None:
     fields = {} if u is None else _understood(u)
     done = (InboundMessage.update(
-        status=outcome.status, action=outcome.action[:4000], lease_until=None,
+        status=outcome.status, action=outcome.action[:4000], lease_until=None, lease_owner=None,
         error=outcome.action[:4000] if outcome.status == InboundStatus.FAILED else None,
         processed_at=naive_utc(now), user=outcome.user, customer=outcome.customer, outbox=outcome.outbox,
         **fields)
         .where(InboundMessage.id == row.id, InboundMessage.status == InboundStatus.PROCESSING,
-               InboundMessage.lease_until == row.lease_until).execute())
+               InboundMessage.lease_owner == row.lease_owner).execute())
     if not done:
         raise LeaseLost(row.id)
 
@@ -149,9 +161,9 @@ def _record_failure(rt: Runtime, row: InboundMessage, exc: Exception, u: Underst
     summary = "".join(traceback.format_exception_only(type(exc), exc)).strip()
     fields = {} if u is None else _understood(u)
     with rt.db.atomic():
-        (InboundMessage.update(status=InboundStatus.FAILED, error=summary[:4000], lease_until=None,
+        (InboundMessage.update(status=InboundStatus.FAILED, error=summary[:4000], lease_until=None, lease_owner=None,
                                processed_at=naive_utc(rt.now()), **fields)
-         .where(InboundMessage.id == row.id, InboundMessage.lease_until == row.lease_until).execute())
+         .where(InboundMessage.id == row.id, InboundMessage.lease_owner == row.lease_owner).execute())
 
 
 def retry_failed(rt: Runtime) -> int:
@@ -165,17 +177,20 @@ def retry_failed(rt: Runtime) -> int:
 
 def reprocess(rt: Runtime, message_id: int) -> InboundMessage:
     """Handle one message again now, whatever became of it before (staff's "reprocess")."""
-    now = naive_utc(rt.now())
+    now, owner = naive_utc(rt.now()), worker.worker_name()
     until = now + timedelta(seconds=rt.config.inbound.lease_seconds)
     if not InboundMessage.select().where(InboundMessage.id == message_id).exists():
         raise NotFound(f"no inbound message {message_id}")
     with database.atomic():
         busy = (InboundMessage.status == InboundStatus.PROCESSING) & (InboundMessage.lease_until >= now)
-        taken = (InboundMessage.update(status=InboundStatus.PROCESSING, lease_until=until, attempts=1, error=None)
+        taken = (InboundMessage.update(status=InboundStatus.PROCESSING, lease_until=until, attempts=1, error=None,
+                                       lease_owner=owner)
                  .where(InboundMessage.id == message_id, ~busy).execute())
     if not taken:
         raise Conflict(f"inbound message {message_id} is being processed right now")
-    process(rt, InboundMessage.select(*_LIGHT).where(InboundMessage.id == message_id).get())
+    lease = worker.Lease(lambda: renew(rt, owner), rt.config.inbound.lease_seconds, [message_id])
+    with worker.Heartbeat(lease) as beat:
+        process(rt, InboundMessage.select(*_LIGHT).where(InboundMessage.id == message_id).get(), beat.guard)
     return InboundMessage.get_by_id(message_id)
 
 
@@ -190,16 +205,24 @@ class InboundWorker:
     rt: Runtime
     # Held around each claim (size 0) and each message (its size); `serve` lets its SMTP door go first there.
     turn: Callable[[int], AbstractContextManager[None]] = any_time
+    name: str = field(default_factory=worker.worker_name)
 
     def run_once(self) -> Counter[str]:
-        """Process one batch; an empty count means nothing was waiting."""
-        done: Counter[str] = Counter()
+        """Process one batch, its leases renewed meanwhile; an empty count means nothing was waiting."""
         with self.turn(0):
-            rows = claim(self.rt)
-        for row in rows:
-            with self.turn(row.size or 0):
-                done[process(self.rt, row)] += 1
-        return done
+            rows = claim(self.rt, owner=self.name)
+        if not rows:
+            return Counter()
+        lease = worker.Lease(lambda: renew(self.rt, self.name), self.rt.config.inbound.lease_seconds,
+                             [row.id for row in rows])
+        with worker.Heartbeat(lease) as beat:
+            return Counter(self._process(row, beat) for row in rows)
+
+    def _process(self, row: InboundMessage, beat: worker.Heartbeat) -> str:
+        if not beat.lease.holds(row.id):  # this worker stalled past its lease: the message is another's now
+            return "lost"
+        with self.turn(row.size or 0):
+            return process(self.rt, row, beat.guard)
 
     def flush(self) -> Counter[str]:
         """Process everything stored, then return how each message ended."""

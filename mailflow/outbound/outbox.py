@@ -67,6 +67,14 @@ def _claimable(limit: int, now: datetime):
     return Outbox.select(Outbox.id).where(due | abandoned).order_by(Outbox.next_attempt_at, Outbox.id).limit(limit)
 
 
+def renew(owner: str, until: datetime) -> list[int]:
+    """Push the lease of every row `owner` still holds to `until`; the ids of those rows (the heartbeat)."""
+    query = (Outbox.update(lease_until=naive_utc(until))
+             .where(Outbox.lease_owner == owner, Outbox.status == "sending").returning(Outbox.id))
+    with database.atomic():
+        return [row_id for (row_id,) in query.tuples().execute()]
+
+
 def discard(ids: list[int]) -> int:
     """Delete mails that were enqueued but must not go out (their cause was undone in the same transaction)."""
     chunks = chunked(ids, bulk.MAX_PARAMETERS)

@@ -1,5 +1,5 @@
 """The scheduler as it runs: APScheduler jobs with fixed ids and deliberate misfire handling, a catch-up
-on start that is not a flood, delivery when no worker runs, and two processes sending each digest once."""
+on start that is not a flood, delivery only where configured so, and two processes sending each digest once."""
 
 from __future__ import annotations
 
@@ -135,21 +135,26 @@ def test_down_for_three_days_catches_up_on_start_with_one_digest_each(rt, clock,
     assert Digest.select().count() == 2 and Outbox.select().where(Outbox.kind == "digest").count() == 2
 
 
-def test_scheduler_delivers_the_outbox_when_no_worker_role_runs(smtp_rt, relay, clock):
+def test_scheduler_delivers_the_outbox_when_configured_to_and_no_worker_role_runs(smtp_rt, relay, clock):
     factories.customer(smtp_rt)
     factories.document(smtp_rt)  # an immediate notice, queued
     smtp_rt.config.outbound.poll_seconds = 0.1
+    smtp_rt.config.scheduler.deliver = True
     run_role_until(smtp_rt, lambda: len(relay.received) == 1)
     assert Outbox.get().status == "sent"
 
 
-def test_scheduler_leaves_delivery_to_a_running_worker_role(rt):
+def test_scheduler_leaves_delivery_to_the_worker_role_unless_configured_to_deliver(rt):
     factories.customer(rt)
     factories.document(rt)
+    rt.config.scheduler.deliver = True
     rt.roles = frozenset({"scheduler", "worker"})  # as `serve` with both roles
     assert OutboxDelivery(rt).once() is None
+    rt.config.scheduler.deliver = False
+    rt.roles = frozenset({"scheduler"})  # a split deployment's scheduler process
+    assert OutboxDelivery(rt).once() is None
     assert Outbox.get().status == "queued"
-    rt.roles = frozenset({"scheduler"})
+    rt.config.scheduler.deliver = True
     assert OutboxDelivery(rt).once().sent == 1
 
 
