@@ -66,6 +66,14 @@ def install(verbose: bool) -> None:
     handler.setFormatter(TextFormatter())
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    logging.captureWarnings(True)  # a warning is a log line too: in JSON, one more object, not loose text
+    # APScheduler says at INFO what mailflow's own scheduler lines say once ("scheduler started: …")
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.WARNING)
+
+
+def writes_json() -> bool:
+    """Whether mailflow's own handler writes JSON lines (so a fatal error is one more of them)."""
+    return any(isinstance(h, _Handler) and isinstance(h.formatter, JsonFormatter) for h in logging.getLogger().handlers)
 
 
 def configure(kind: str, level: str, verbose: bool = False) -> None:

@@ -15,14 +15,17 @@ MASK = "***"
 _USERINFO = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]*:)([^\s/@]+)(@)")
 # a reply or bounce address carries a signed token in its local part: only the word before '+' is shown
 _TOKEN_ADDRESS = re.compile(r"\b(reply|bounces)\+[^\s@<>\"',;]+@")
+# a magic link's path: the token after /auth/, /address/, /address/undo/ or /unsubscribe/ is the key itself
+_LINK_TOKEN = re.compile(r"(/(?:auth|address/undo|address|unsubscribe)/)(?!undo/)[A-Za-z0-9_.~%-]{8,}")
 MIN_SECRET = 4  # shorter values are too common as parts of ordinary words to be hidden by their text
 _known: set[str] = set()
 _lock = threading.Lock()
 
 
 def masked(text: str) -> str:
-    """`text` with every URL's password and every remembered secret replaced by `***`."""
+    """`text` with every URL's password, link or address token and remembered secret replaced by `***`."""
     text = _TOKEN_ADDRESS.sub(rf"\1+{MASK}@", _USERINFO.sub(rf"\1{MASK}\3", text))
+    text = _LINK_TOKEN.sub(rf"\1{MASK}", text)
     for secret in _secrets():
         text = text.replace(secret, MASK)
     return text

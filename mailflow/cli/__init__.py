@@ -38,7 +38,11 @@ class MailflowGroup(click.Group):
 
 
 def fail(ctx: click.Context, exc: MailflowError) -> None:
-    click.echo(f"error: {masked(exc.message)}", err=True)  # a driver's message may quote a URL or value
+    said = f"error: {masked(exc.message)}"  # a driver's message may quote a URL or value
+    if log_format.writes_json():  # every line on stderr is then one JSON object
+        log.error(said, extra={"event": "error", "exit_code": exc.exit_code})
+    else:
+        click.echo(said, err=True)
     ctx.exit(exc.exit_code)
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from datetime import datetime, timezone
+from types import SimpleNamespace
 
-from mailflow.events import sender_text
+from mailflow.events import delivered, sender_text
 from mailflow.log_format import JsonFormatter, TextFormatter
 from mailflow.masking import masked, remember
 
@@ -22,6 +24,9 @@ def test_remembered_secrets_and_reply_address_tokens_are_masked():
     said = masked("login imap-Pa55word failed for reply+AbC.dEf-123@reply.example and bounces+x_Y@r.example")
     assert said == "login *** failed for reply+***@reply.example and bounces+***@r.example"
     assert masked("a table") == "a table"
+    assert masked("GET /auth/Zx9_ab-CD.12345 and https://p.example/address/undo/Qq8_zz-1234567") == \
+        "GET /auth/*** and https://p.example/address/undo/***"
+    assert masked("/staff/inbound/12345678/raw") == "/staff/inbound/12345678/raw"
 
 
 def test_a_null_sender_shows_as_angle_brackets_once():
@@ -51,3 +56,17 @@ def test_json_lines_carry_the_event_and_its_ids_and_stay_one_line():
 
 def test_text_lines_are_masked_too():
     assert "relay://u:***@h" in TextFormatter().format(record())
+
+
+def test_deferred_and_suppressed_mails_are_logged_with_their_outbox_ids(caplog):
+    row = SimpleNamespace(id=41, kind="notice")
+    later = datetime(2026, 11, 2, 9, 5, tzinfo=timezone.utc)
+    outcomes = [SimpleNamespace(row=row, status="deferred", response="451 4.3.0 try later", when=later),
+                SimpleNamespace(row=SimpleNamespace(id=42, kind="digest"), status="suppressed", response="", when=None),
+                SimpleNamespace(row=SimpleNamespace(id=43, kind="notice"), status="sent", response="250", when=later)]
+    with caplog.at_level(logging.INFO):
+        delivered(outcomes, [("deferred", True), ("suppressed", True), ("sent", False)])  # 43: lease lost
+    deferred, suppressed = caplog.records
+    assert (deferred.event, deferred.outbox_id, deferred.reason) == ("deferred", 41, "451 4.3.0 try later")
+    assert deferred.next_attempt == "2026-11-02T09:05:00+00:00"
+    assert (suppressed.event, suppressed.outbox_id, suppressed.kind) == ("suppressed", 42, "digest")
