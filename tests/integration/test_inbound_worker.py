@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from mailflow.clock import naive_utc
 from mailflow.inbound import processing
 from mailflow.inbound.processing import InboundWorker, claim, process, reprocess
 from mailflow.inbound.store import store_raw
 from mailflow.models import InboundMessage, Outbox
 from tests.support import factories
 from tests.support.inbound import message
+from tests.support.processes import wait_for
 
 
 def stored(rt, body: str = "AIDE", n: int = 1) -> InboundMessage:
@@ -57,3 +62,22 @@ def test_reprocess_handles_a_message_again(rt):
     again = reprocess(rt, row.id)
     assert again.status == "processed" and again.attempts == 1
     assert Outbox.select().where(Outbox.kind == "answer").count() == 2
+
+
+def test_a_live_worker_keeps_its_lease_however_long_a_message_takes(rt):
+    factories.customer(rt)
+    row = stored(rt)
+    rt.config.inbound.lease_seconds = 1  # renewed every third of a second
+    looked: list[InboundMessage] = []
+
+    @contextmanager
+    def slow(size: int) -> Iterator[None]:
+        if size:  # the message itself, not the claim: it takes far longer than the lease
+            rt.clock.advance(seconds=30)
+            wait_for(lambda: InboundMessage.get_by_id(row.id).lease_until > naive_utc(rt.now()), 30, "a renewal")
+            looked.extend(claim(rt))  # another worker looks meanwhile
+        yield
+
+    assert InboundWorker(rt, turn=slow).flush() == {"processed": 1}
+    assert looked == []
+    assert InboundMessage.get_by_id(row.id).lease_owner is None

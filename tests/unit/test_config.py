@@ -38,6 +38,9 @@ def test_environment_overrides_single_keys_including_nested_sections():
     ('[inbound.smtp]\nport = 99999\n', "[inbound.smtp] port must be a TCP port"),
     ('[scheduler]\ntimezone = "Mars/Olympus"\n', "[scheduler] timezone must be an IANA time zone"),
     ("[inbound.imap]\nidle_renew_seconds = 1800\n", "[inbound.imap] idle_renew_seconds must be 1..1740"),
+    ("[outbound]\nlease_seconds = 0\n", "[outbound] lease_seconds must be at least 1"),
+    ("[inbound]\nlease_seconds = -5\n", "[inbound] lease_seconds must be at least 1"),
+    ('[scheduler]\ndeliver = "sometimes"\n', "[scheduler] deliver must be"),
     ("[database\n", "not valid TOML"),
 ])
 def test_wrong_values_name_the_key(tmp_path: Path, text: str, message: str):
