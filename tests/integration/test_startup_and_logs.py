@@ -13,12 +13,14 @@ from urllib.parse import urlsplit
 import psycopg2
 import pytest
 
+from mailflow.inbound.mailbox import make_poller
 from mailflow.inbound.smtp_server import free_port
 from mailflow.models import InboundMessage, Outbox
 from mailflow.outbound import outbox
 from tests.support import factories
+from tests.support.dovecot import dovecot_server  # noqa: F401 (a fixture)
 from tests.support.env import PG_URL, PostgresDatabase
-from tests.support.inbound import outlook_reply_fr, postfix_dsn, send
+from tests.support.inbound import message, outlook_reply_fr, postfix_dsn, send
 from tests.support.processes import ROOT, mailflow_env, start, stop, wait_for
 
 PASSWORD = "S3cretPW"  # one known password, in the database URL, the SMTP relay's and the IMAP mailbox's
@@ -185,3 +187,29 @@ def _assert_no_token(logged: str, notice, verp: str) -> None:
     unsubscribe = notice["List-Unsubscribe"].split("/unsubscribe/")[1].split(">")[0]
     for token in (reply_token, verp_token, unsubscribe):
         assert len(token) > 10 and token not in logged
+
+
+@pytest.mark.dovecot
+def test_the_imap_and_pipe_doors_log_what_they_stored(rt, dovecot_server, caplog):  # noqa: F811
+    imap = rt.config.inbound.imap
+    imap.enabled, imap.host, imap.port, imap.ssl = True, dovecot_server.host, dovecot_server.port, False
+    imap.username, imap.password = dovecot_server.user, dovecot_server.password
+    dovecot_server.append(message("client@example.org", "support@mailflow.example", "Question", "Où ?"))
+    poller = make_poller(rt)
+    try:
+        with caplog.at_level("INFO", logger="mailflow.inbound"):
+            assert poller.poll_once() == 1
+    finally:
+        poller.close()
+    [imap_row] = InboundMessage.select()
+    [said] = [r for r in caplog.records if getattr(r, "event", "") == "stored"]
+    assert (said.inbound_id, said.door, said.sender) == (imap_row.id, "imap", "no envelope")
+    env = mailflow_env(rt.config, logging_format="json")
+    piped = subprocess.run([sys.executable, "-m", "mailflow", "inbound", "deliver", "--sender", ""], env=env,
+                           cwd=ROOT, input=postfix_dsn("bounces@reply.mailflow.example", MARIE, "<x@test>"),
+                           capture_output=True, timeout=60, check=False)
+    assert piped.returncode == 0, piped.stderr
+    entries = [json.loads(line) for line in piped.stderr.decode().splitlines()]
+    [stored] = [e for e in entries if e["event"] == "stored"]
+    pipe_row = InboundMessage.get(InboundMessage.door == "pipe")
+    assert (stored["inbound_id"], stored["door"], stored["sender"]) == (pipe_row.id, "pipe", "<>")
