@@ -12,6 +12,7 @@ from mailflow.clock import FrozenClock
 from mailflow.config import Config
 from mailflow.issuers import sync_issuers
 from mailflow.runtime import Runtime, open_runtime
+from tests.support import dns_stub
 from tests.support.env import PG_URL, PostgresDatabase, frozen_clock, sqlite_url, test_config, truncate_all
 from tests.support.relay import Relay
 
@@ -67,3 +68,7 @@ def smtp_rt(rt: Runtime, relay: Relay) -> Runtime:
     rt.config.outbound.smtp_timeout = 5.0
     rt.__dict__.pop("transport", None)
     return rt
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    dns_stub.stop_shared()  # its UDP and TCP sockets, closed rather than left to the interpreter's exit

@@ -94,6 +94,14 @@ def shared() -> DnsStub:
     return _shared
 
 
+def stop_shared() -> None:
+    """End the session's stub, if one was started, so its sockets are closed before the interpreter exits."""
+    global _shared
+    if _shared is not None:
+        _shared.stop()
+        _shared = None
+
+
 def shared_keys(config: Config) -> Path:
     """A DKIM key folder for the session: RSA keys take a tenth of a second each to make."""
     global _keys
