@@ -340,11 +340,17 @@ def _from_env(kind: Any, raw: str, var: str) -> Any:
         raise ConfigError(f"environment variable {var} must be {_type_name(kind)}, got {raw!r}") from None
 
 
+PLACEHOLDER_SECRET = "change-me"
+
+
 def validate(config: Config) -> None:
     _check(config.database.url.startswith(("sqlite:///", "postgresql://", "postgres://")),
            "[database] url", "must start with sqlite:/// or postgresql://")
     _check(config.outbound.transport in ("maildir", "smtp"), "[outbound] transport", "must be maildir or smtp")
     _check(config.web.base_url.startswith(("http://", "https://")), "[web] base_url", "must be an http(s) URL")
+    # the production example's placeholder: signing tokens with a published key would let anyone forge them
+    _check(config.security.secret_key != PLACEHOLDER_SECRET, "[security] secret_key",
+           "is the example's placeholder; make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(48))'")
     _check("@" in config.outbound.from_address, "[outbound] from_address", "must be an email address")
     _check(bool(config.outbound.reply_domain) and "@" not in config.outbound.reply_domain,
            "[outbound] reply_domain", "must be a domain name")

@@ -21,6 +21,7 @@ import pytest
 
 from mailflow.accounts import Person
 from mailflow.config import Config, load_config
+from mailflow.errors import ConfigError
 from mailflow.inbound.processing import InboundWorker
 from mailflow.inbound.smtp_server import InboundSmtpServer
 from mailflow.models import InboundMessage, Outbox
@@ -70,10 +71,13 @@ def toml_keys(table: dict, section: str = "") -> set[str]:
         else:
             found.add(f"[{section}] {key}")
     return found
+OWN_SECRET = {"MAILFLOW_SECURITY_SECRET_KEY": "an-installation-s-own-key-made-as-the-guide-says"}
 
 
 def test_the_production_config_loads_and_sets_what_an_installation_needs():
-    config = load_config(PRODUCTION_CONFIG, env={})
+    with pytest.raises(ConfigError, match=r"\[security\] secret_key is the example's placeholder"):
+        load_config(PRODUCTION_CONFIG, env={})  # copied as is, it must not start with a key everyone knows
+    config = load_config(PRODUCTION_CONFIG, env=OWN_SECRET)
     written = toml_keys(tomllib.loads(PRODUCTION_CONFIG.read_text(encoding="utf-8")))
     assert [key for key in NEEDED if key not in written] == []
     assert config.database.url.startswith("postgresql://") and config.outbound.transport == "smtp"
@@ -82,7 +86,7 @@ def test_the_production_config_loads_and_sets_what_an_installation_needs():
 
 
 def test_everything_mailflow_writes_is_under_the_units_read_write_path():
-    config = load_config(PRODUCTION_CONFIG, env={})
+    config = load_config(PRODUCTION_CONFIG, env=OWN_SECRET)
     units = re.findall(r"^ReadWritePaths=(\S+)$", GUIDE.read_text(encoding="utf-8"), re.MULTILINE)
     assert units and set(units) == {GUIDE_STATE}
     for path in (config.storage.pdf_dir, config.dkim.key_dir):
@@ -219,7 +223,8 @@ def test_postfix_pipes_a_bounce_into_mailflow_inbound_deliver(rt, installed, pip
 
 @needs_postfix
 def test_the_pipe_defers_while_the_database_is_away_and_stores_once_it_is_back(rt, installed, pipe_mx):
-    installed.write_config({"[database] url": '"postgresql://mailflow@127.0.0.1:1/mailflow"'})
+    installed.write_config({"[database] url": '"postgresql://mailflow@127.0.0.1:1/mailflow"',
+                            "[security] secret_key": f'"{rt.config.security.secret_key}"'})
     raw = message(factories.MARIE.email, f"reply+away@{REPLY_DOMAIN}", body="Bonjour")
     send_to_mx(pipe_mx, raw, factories.MARIE.email, f"reply+away@{REPLY_DOMAIN}")
     wait_for_log(pipe_mx, r"status=deferred \(temporary failure\. Command output: .*message not stored")  # 75

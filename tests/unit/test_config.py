@@ -41,6 +41,7 @@ def test_environment_overrides_single_keys_including_nested_sections():
     ("[outbound]\nlease_seconds = 0\n", "[outbound] lease_seconds must be at least 1"),
     ("[inbound]\nlease_seconds = -5\n", "[inbound] lease_seconds must be at least 1"),
     ('[scheduler]\ndeliver = "sometimes"\n', "[scheduler] deliver must be"),
+    ('[security]\nsecret_key = "change-me"\n', "[security] secret_key is the example's placeholder"),
     ("[database\n", "not valid TOML"),
 ])
 def test_wrong_values_name_the_key(tmp_path: Path, text: str, message: str):
