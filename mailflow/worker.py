@@ -96,10 +96,6 @@ class Lease:
     def holds(self, row_id: int) -> bool:
         return row_id in self.held and time.monotonic() - self.renewed_at < self.seconds
 
-    def due_in(self) -> float:
-        """Seconds until the next renewal is due (0: now)."""
-        return max(0.0, self.renewed_at + self.period - time.monotonic())
-
     def renew(self) -> None:
         started = time.monotonic()  # the new lease counts from before the UPDATE, to be safe
         self.held = set(self._renew())

@@ -1,11 +1,11 @@
-"""The delivery worker: claims due outbox rows and hands them to the transport, one connection a batch, while
-the worker's thread records each outcome soon after the relay's answer and keeps the batch's lease alive."""
+"""The delivery worker: claims due outbox rows and hands them to the transport, one connection a batch, records
+their outcomes in small groups as the relay answers, while a heartbeat keeps the batch's lease alive."""
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -20,10 +20,12 @@ from mailflow.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-# At most this many mails handed to the relay have no recorded outcome: a worker killed mid-batch leaves no more
-# for the next worker to send again. The worker's thread records outcomes while a thread of the batch talks to
-# the relay, each commit taking every outcome waiting, so the bound costs next to no throughput.
+# At most this many mails handed to the relay are without a recorded outcome, so a worker killed mid-batch leaves
+# no more for the next worker to send again: outcomes are committed once GROUP are waiting, or at the first
+# answer after GROUP_SECONDS (slow sends are recorded one by one). One commit per batch left a whole batch to be
+# sent twice; one per mail, or a thread recording beside the sending one (the GIL), cost throughput.
 GROUP = 10
+GROUP_SECONDS = 0.25
 
 
 @dataclass
@@ -44,60 +46,38 @@ class DeliveryReport:
         return self.sent + self.deferred + self.failed + self.suppressed + self.lost_lease + self.login_requests
 
 
-class Handover:
-    """Between a batch's sending thread (SMTP only, no database) and the worker's thread (records, renews).
+@dataclass
+class Recorder:
+    """A batch's outcomes, committed in groups (GROUP, GROUP_SECONDS) under the heartbeat's guard."""
 
-    The sender takes a permit before each mail it hands to the relay; the permit comes back once that mail's
-    outcome is committed, so no more than GROUP sent mails are ever unrecorded.
-    """
-
-    def __init__(self, lease: worker.Lease) -> None:
-        self.lease = lease
-        self.outcomes: queue.SimpleQueue[tuple[Outcome, bool] | None] = queue.SimpleQueue()
-        self.permits = threading.Semaphore(GROUP)
-        self.handled: set[int] = set()  # rows with an outcome, or skipped (sending thread)
-        self.skipped = 0  # rows whose lease was lost before they were sent
-        self.aborted = self.ended = False
-        self.failure: BaseException | None = None
+    beat: worker.Heartbeat
+    report: DeliveryReport = field(default_factory=DeliveryReport)
+    pending: list[Outcome] = field(default_factory=list)
+    done: set[int] = field(default_factory=set)  # rows with an outcome (recorded or waiting), or left alone
+    flushed_at: float = field(default_factory=time.monotonic)
 
     def may_send(self, row: Outbox) -> bool:
-        """Wait for a permit; False: the batch was given up or the row's lease lost, leave the row alone."""
-        self.permits.acquire()
-        if not self.aborted and self.lease.holds(row.id):
+        """False once the row's lease is lost (this worker stalled and another took the row): leave it alone."""
+        if self.beat.lease.holds(row.id):
             return True
-        self.permits.release()
-        self.handled.add(row.id)
-        self.skipped += not self.aborted
+        self.done.add(row.id)
+        self.report.lost_lease += 1
         return False
 
-    def put(self, outcomes: list[Outcome], sent: bool = False) -> None:
-        for outcome in outcomes:
-            self.handled.add(outcome.row.id)
-            self.outcomes.put((outcome, sent))
+    def add(self, outcomes: list[Outcome]) -> None:
+        self.pending += outcomes
+        self.done.update(o.row.id for o in outcomes)
+        if len(self.pending) >= GROUP or time.monotonic() - self.flushed_at >= GROUP_SECONDS:
+            self.flush()
 
-    def close(self) -> None:
-        self.outcomes.put(None)
-
-    def collect(self) -> list[tuple[Outcome, bool]]:
-        """Every outcome waiting, once one came or the next renewal is due; `ended` once the sender is done."""
-        items: list[tuple[Outcome, bool]] = []
-        try:
-            item = self.outcomes.get(timeout=self.lease.due_in())
-            while item is not None:
-                items.append(item)
-                item = self.outcomes.get_nowait()
-            self.ended = True
-        except queue.Empty:
-            pass
-        return items
-
-    def recorded(self, items: list[tuple[Outcome, bool]]) -> None:
-        if sent := sum(1 for _, was_sent in items if was_sent):
-            self.permits.release(sent)
-
-    def abort(self) -> None:
-        self.aborted = True
-        self.permits.release(GROUP)  # a sender waiting for a permit wakes, sees it and stops
+    def flush(self) -> None:
+        if self.pending:
+            with self.beat.guard:
+                recorded = outbox.record(self.pending)
+            self.report.add(_report(recorded))
+            events.delivered(self.pending, recorded)  # one line per mail, once its outcome is recorded
+            self.pending = []
+        self.flushed_at = time.monotonic()
 
 
 @dataclass
@@ -130,68 +110,37 @@ class DeliveryWorker:
                    self.rt.config.outbound.poll_seconds, stop)
 
     def _deliver_batch(self, rows: list[Outbox]) -> DeliveryReport:
-        handover = Handover(self._lease(rows))
-        suppressed = outbox.suppressed_among({row.recipient for row in rows})
-        handover.put([Outcome(row, "suppressed") for row in rows if row.recipient in suppressed])
-        pending = [row for row in rows if row.recipient not in suppressed]
-        sender = threading.Thread(target=self._sender, args=(pending, handover), name="delivery-sender", daemon=True)
-        sender.start()
-        try:
-            report = self._record_all(handover)
-        finally:
-            handover.abort()
-            sender.join()
-        if handover.failure:
-            raise handover.failure
-        report.lost_lease += handover.skipped
-        return report
+        with worker.Heartbeat(self._lease(rows)) as beat:
+            recorder = Recorder(beat)
+            self._deliver(rows, recorder)
+            recorder.flush()
+        return recorder.report
 
     def _lease(self, rows: list[Outbox]) -> worker.Lease:
         lease = self.rt.config.outbound.lease_seconds
         return worker.Lease(lambda: outbox.renew(self.name, self.rt.now() + timedelta(seconds=lease)), lease,
                             [row.id for row in rows])
 
-    def _record_all(self, handover: Handover) -> DeliveryReport:
-        """Record outcomes as they come, renewing the lease when due, until the sender is done."""
-        report = DeliveryReport()
-        while not handover.ended:
-            if items := handover.collect():
-                self._record([outcome for outcome, _ in items], report)
-                handover.recorded(items)
-            if not handover.ended and handover.lease.due_in() == 0:
-                handover.lease.renew()
-        return report
-
-    def _record(self, outcomes: list[Outcome], report: DeliveryReport) -> None:
-        recorded = outbox.record(outcomes)
-        report.add(_report(recorded))
-        events.delivered(outcomes, recorded)  # one line per mail, once its outcome is recorded
-
-    def _sender(self, rows: list[Outbox], handover: Handover) -> None:
-        try:
-            self._deliver(rows, handover)
-        except BaseException as exc:  # noqa: BLE001 - raised again in the worker's thread, which logs it
-            handover.failure = exc
-        finally:
-            handover.close()
-
-    def _deliver(self, rows: list[Outbox], handover: Handover) -> None:
+    def _deliver(self, rows: list[Outbox], recorder: Recorder) -> None:
+        suppressed = outbox.suppressed_among({row.recipient for row in rows})
+        recorder.add([Outcome(row, "suppressed") for row in rows if row.recipient in suppressed])
+        pending = [row for row in rows if row.recipient not in suppressed]
         try:
             with self.rt.transport.connect() as connection:
-                self._send_all(connection, rows, handover)
+                self._send_all(connection, pending, recorder)
         except DeliveryError as exc:  # the relay could not even be reached
-            handover.put([self._deferral(row, exc.message) for row in rows if row.id not in handover.handled])
+            recorder.add([self._deferral(row, exc.message) for row in pending if row.id not in recorder.done])
 
-    def _send_all(self, connection: Connection, rows: list[Outbox], handover: Handover) -> None:
+    def _send_all(self, connection: Connection, rows: list[Outbox], recorder: Recorder) -> None:
         for index, row in enumerate(rows):
-            if not handover.may_send(row):
+            if not recorder.may_send(row):
                 continue
             outcome = self._send_one(connection, row)
-            handover.put([outcome], sent=True)
+            recorder.add([outcome])
             if outcome.connection_lost:
                 # hand the rest back at once; the next batch opens a new connection
                 now = self.rt.now()
-                handover.put([Outcome(rest, "deferred", "connection lost earlier in batch", now)
+                recorder.add([Outcome(rest, "deferred", "connection lost earlier in batch", now)
                               for rest in rows[index + 1:]])
                 break
 

@@ -83,7 +83,8 @@ def discard(ids: list[int]) -> int:
 
 @dataclass
 class Outcome:
-    """What became of one claimed row; recorded with the rest of its batch in one transaction."""
+    """What became of one claimed row; recorded soon after, with the outcomes waiting beside it, in one
+    transaction (see delivery.GROUP)."""
 
     row: Outbox
     status: str  # sent | deferred | failed | suppressed
@@ -93,7 +94,7 @@ class Outcome:
 
 
 def record(outcomes: list[Outcome]) -> list[tuple[str, bool]]:
-    """Write every outcome at once; each tells whether this worker still held the row's lease.
+    """Write these outcomes in one transaction; each tells whether this worker still held the row's lease.
 
     The lease is checked by each UPDATE's own WHERE (owner and status), not read first: a worker whose
     lease ran out and was taken over cannot overwrite the new owner's outcome, on any database.
