@@ -91,7 +91,6 @@ class Lease:
         self.period = lease_seconds / BEATS_PER_LEASE
         self.held = set(held)
         self.renewed_at = time.monotonic()  # just after the claim, which set the first lease
-        self.renewals = 0
 
     def holds(self, row_id: int) -> bool:
         return row_id in self.held and time.monotonic() - self.renewed_at < self.seconds
@@ -100,7 +99,6 @@ class Lease:
         started = time.monotonic()  # the new lease counts from before the UPDATE, to be safe
         self.held = set(self._renew())
         self.renewed_at = started
-        self.renewals += 1
 
 
 class Heartbeat:
