@@ -177,21 +177,26 @@ def retry_failed(rt: Runtime) -> int:
 
 def reprocess(rt: Runtime, message_id: int) -> InboundMessage:
     """Handle one message again now, whatever became of it before (staff's "reprocess")."""
-    now, owner = naive_utc(rt.now()), worker.worker_name()
-    until = now + timedelta(seconds=rt.config.inbound.lease_seconds)
     if not InboundMessage.select().where(InboundMessage.id == message_id).exists():
         raise NotFound(f"no inbound message {message_id}")
-    with database.atomic():
-        busy = (InboundMessage.status == InboundStatus.PROCESSING) & (InboundMessage.lease_until >= now)
-        taken = (InboundMessage.update(status=InboundStatus.PROCESSING, lease_until=until, attempts=1, error=None,
-                                       lease_owner=owner)
-                 .where(InboundMessage.id == message_id, ~busy).execute())
-    if not taken:
+    owner = worker.worker_name()
+    if not _take(rt, message_id, owner):
         raise Conflict(f"inbound message {message_id} is being processed right now")
     lease = worker.Lease(lambda: renew(rt, owner), rt.config.inbound.lease_seconds, [message_id])
     with worker.Heartbeat(lease) as beat:
         process(rt, InboundMessage.select(*_LIGHT).where(InboundMessage.id == message_id).get(), beat.guard)
     return InboundMessage.get_by_id(message_id)
+
+
+def _take(rt: Runtime, message_id: int, owner: str) -> bool:
+    """Lease the message to `owner` unless a live worker is processing it."""
+    now = naive_utc(rt.now())
+    until = now + timedelta(seconds=rt.config.inbound.lease_seconds)
+    busy = (InboundMessage.status == InboundStatus.PROCESSING) & (InboundMessage.lease_until >= now)
+    with database.atomic():
+        return bool(InboundMessage.update(status=InboundStatus.PROCESSING, lease_until=until, lease_owner=owner,
+                                          attempts=1, error=None)
+                    .where(InboundMessage.id == message_id, ~busy).execute())
 
 
 @contextmanager
