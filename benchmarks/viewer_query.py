@@ -1,4 +1,4 @@
-"""viewer_query: p50/p95 of GET /api/documents per query and per user size, against the same SQL run directly, and the fixed cost of a request."""
+"""viewer_query: p50/p95 of GET /api/documents per query and user size, against the bare SQL; a request's fixed cost."""
 
 from __future__ import annotations
 

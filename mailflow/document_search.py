@@ -185,7 +185,7 @@ def query(customers: Mapping[int, str], flt: DocumentFilter, per_page: int = PER
     Every condition is led by the customer numbers, so the (customer, …) indexes serve it and no other
     customer's rows are read. For several numbers, each number's rows are read in the page's order from
     the listing index of that order (migration 0060), and only as many as can still enter the page:
-    reading all of them to sort them cost ~0.2–2 s for 100 numbers at 5,000,000 documents.
+    reading all of them to sort them cost ~0.5 s for 100 numbers at 5,000,000 documents (benchmarks/README.md).
     LIMIT and OFFSET are written out rather than bound: not knowing them, SQLite's planner prefers walking
     the whole-table date index, a disaster for a selective filter. The text is written here, not built by
     peewee: for a small page, building it cost twice the query.
