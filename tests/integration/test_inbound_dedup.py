@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from mailflow.inbound import store
 from mailflow.inbound.processing import InboundWorker
 from mailflow.inbound.store import _UNSURE, _header_block, _plain_from, dedup_key, normalized_sender, store_raw
+from tests.support.header_blocks import header_blocks
 from tests.support.inbound import (  # noqa: F401 (inbound_smtp is a fixture)
     inbound_smtp, message, rows, send,
 )
@@ -34,26 +35,10 @@ VALUE = st.binary(max_size=40) | st.sampled_from([
     b" Luc <Luc.Peeters@Example.BE>", b"luc@example.be", b' "Dupont, Marie" <m@x.be>', b" (comment) a@b",
     b" =?utf-8?q?Luc?= <luc@x>", b"", b" ", b" <>", b" a@b, c@d", b" group: a@b;", b" <a@b>", b" <x y@z>  ",
     b" Caf\xc3\xa9 <caf\xc3\xa9@x.be>"])
-LINE_END = st.sampled_from([b"\r\n", b"\n", b"\r"])
-
-
-@st.composite
-def header_blocks(draw) -> bytes:
-    lines = []
-    for _ in range(draw(st.integers(0, 6))):
-        kind = draw(st.sampled_from(["header", "continuation", "junk"]))
-        if kind == "header":
-            lines.append(draw(NAMES) + b":" + draw(VALUE))
-        elif kind == "continuation":
-            lines.append(draw(st.sampled_from([b" ", b"\t"])) + draw(VALUE))
-        else:
-            lines.append(draw(st.binary(max_size=30)))
-    head = b"".join(line + draw(LINE_END) for line in lines)
-    return head + draw(st.sampled_from([b"\r\n", b"\n", b""])) + draw(st.binary(max_size=30))
 
 
 @settings(max_examples=3000, deadline=None)
-@given(header_blocks())
+@given(header_blocks(NAMES, VALUE))
 def test_the_fast_path_makes_the_key_the_parser_makes(raw: bytes) -> None:
     assert dedup_key(raw) == parsed_key(raw)
     assert normalized_sender(raw) == store._normal_address(_header_block(raw).get("From"))
