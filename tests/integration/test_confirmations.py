@@ -13,25 +13,14 @@ import pytest
 from mailflow.inbound.confirmations import CONFIRM_DAYS
 from mailflow.migrations import MIGRATIONS_DIR
 from mailflow.models import Confirmation, InboundMessage, Outbox, Preference, User
-from mailflow.outbound.delivery import DeliveryWorker
 from mailflow.signing import today_utc, token_from_address
 from tests.support import factories
-from tests.support.inbound import (  # noqa: F401 (inbound_smtp is a fixture)
-    inbound_smtp, message, outlook_reply_fr, send, settle,
+from tests.support.inbound import (  # noqa: F401 (inbound_smtp and notice are fixtures)
+    inbound_smtp, message, notice, outlook_reply_fr, send, settle,
 )
 
 MARIE = factories.MARIE.email
 UNSURE = "F2026-0042 svp"  # a number and a please: probably a duplicate, not surely
-
-
-@pytest.fixture
-def notice(smtp_rt, relay) -> EmailMessage:
-    factories.customer(smtp_rt)
-    factories.document(smtp_rt)
-    DeliveryWorker(smtp_rt).flush()
-    [got] = relay.to(MARIE)
-    relay.received.clear()
-    return got.message
 
 
 def answer(smtp_rt, inbound_smtp, mail: EmailMessage, text: str, sender: str = MARIE) -> InboundMessage:

@@ -16,17 +16,10 @@ from mailflow.outbound.delivery import DeliveryWorker
 from mailflow.outbound.dkim import KeyStore
 from tests.support import factories
 from tests.support.cli import invoke
-from tests.support.dns_stub import shared
+from tests.support.dns_stub import zone  # noqa: F401 (a fixture)
 from tests.support.processes import mailflow_env
 
 LINE = re.compile(r'^(\S+)\. IN (TXT|MX) (.*)$')
-
-
-@pytest.fixture
-def zone():
-    stub = shared()
-    yield stub.zone
-    stub.zone.clear()
 
 
 @pytest.fixture

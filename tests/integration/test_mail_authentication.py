@@ -8,42 +8,22 @@ from dataclasses import replace
 from email.message import EmailMessage
 from pathlib import Path
 
-import pytest
-
 from mailflow.accounts import Person, add_staff
 from mailflow.config import DkimConfig
 from mailflow.inbound.authentication import Arrival, authenticate, organizational
 from mailflow.migrations import apply_migrations
 from mailflow.models import InboundMessage, Preference, SchemaVersion
-from mailflow.outbound.delivery import DeliveryWorker
 from mailflow.outbound.dkim import DkimSigner, KeyStore, public_record
 from tests.support import factories
 from tests.support.cli import invoke
-from tests.support.dns_stub import shared
+from tests.support.dns_stub import zone  # noqa: F401 (a fixture)
 from tests.support.env import START
-from tests.support.inbound import inbound_smtp, outlook_reply_fr, send, settle  # noqa: F401 (fixture)
+from tests.support.inbound import inbound_smtp, notice, outlook_reply_fr, send, settle  # noqa: F401 (fixtures)
 from tests.support.processes import mailflow_env
 from tests.support.web import client, login
 
 MARIE = factories.MARIE.email  # marie.dupont@example.be
 SPF_PASS = "v=spf1 ip4:127.0.0.1 -all"
-
-
-@pytest.fixture
-def zone():
-    stub = shared()
-    yield stub.zone
-    stub.zone.clear()
-
-
-@pytest.fixture
-def notice(smtp_rt, relay) -> EmailMessage:
-    factories.customer(smtp_rt)
-    factories.document(smtp_rt)
-    DeliveryWorker(smtp_rt).flush()
-    [got] = relay.to(MARIE)
-    relay.received.clear()
-    return got.message
 
 
 def marie_signer(rt, zone, tmp_path: Path) -> DkimSigner:

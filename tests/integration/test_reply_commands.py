@@ -10,22 +10,11 @@ from mailflow import tokens
 from mailflow.models import InboundMessage, Outbox, Preference, Suppression, Token, User
 from mailflow.outbound.delivery import DeliveryWorker
 from tests.support import factories
-from tests.support.inbound import (  # noqa: F401 (inbound_smtp is a fixture)
-    REPLY_DOMAIN, inbound_smtp, message, outlook_reply_fr, postfix_dsn, send, settle,
+from tests.support.inbound import (  # noqa: F401 (inbound_smtp and notice are fixtures)
+    REPLY_DOMAIN, inbound_smtp, message, notice, outlook_reply_fr, postfix_dsn, send, settle,
 )
 
 MARIE = factories.MARIE.email
-
-
-@pytest.fixture
-def notice(smtp_rt, relay) -> EmailMessage:
-    """Marie's "new document" mail for F2026-0042, as the relay received it."""
-    factories.customer(smtp_rt)
-    factories.document(smtp_rt)
-    DeliveryWorker(smtp_rt).flush()
-    [got] = relay.to(MARIE)
-    relay.received.clear()
-    return got.message
 
 
 def reply(smtp_rt, inbound_smtp, notice: EmailMessage, command: str, sender: str = MARIE,

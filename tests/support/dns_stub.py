@@ -5,10 +5,12 @@ from __future__ import annotations
 import tempfile
 import threading
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
 from dnslib import MX, QTYPE, RCODE, RR, TXT, A, DNSRecord
 from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
@@ -92,6 +94,14 @@ def shared() -> DnsStub:
     if _shared is None:
         _shared = DnsStub().start()
     return _shared
+
+
+@pytest.fixture
+def zone() -> Iterator[Zone]:
+    """The session stub's records, for a test to add to; emptied after it."""
+    stub = shared()
+    yield stub.zone
+    stub.zone.clear()
 
 
 def stop_shared() -> None:

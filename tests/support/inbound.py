@@ -18,7 +18,9 @@ from mailflow.inbound.smtp_server import InboundSmtpServer
 from mailflow.models import InboundMessage
 from mailflow.outbound.delivery import DeliveryWorker
 from mailflow.runtime import Runtime
+from tests.support import factories
 from tests.support.env import START
+from tests.support.relay import Relay
 
 REPLY_DOMAIN = "reply.mailflow.example"
 
@@ -35,6 +37,17 @@ def inbound_smtp(rt: Runtime) -> Iterator[InboundSmtpServer]:
     server = InboundSmtpServer(rt, host="127.0.0.1", port=0).start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def notice(smtp_rt: Runtime, relay: Relay) -> EmailMessage:
+    """Marie's "new document" mail for F2026-0042, as the relay received it (the relay emptied after it)."""
+    factories.customer(smtp_rt)
+    factories.document(smtp_rt)
+    DeliveryWorker(smtp_rt).flush()
+    [got] = relay.to(factories.MARIE.email)
+    relay.received.clear()
+    return got.message
 
 
 @contextlib.contextmanager
