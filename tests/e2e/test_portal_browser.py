@@ -19,13 +19,15 @@ from mailflow.inbound.processing import InboundWorker
 from mailflow.inbound.store import store_raw
 from mailflow.models import Customer, InboundMessage, User
 from tests.support import factories
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, OUTPUT, deliver, live_viewer
+from tests.support.browser import (  # noqa: F401 (browser is a fixture)
+    CHROMIUM, OUTPUT, browser, deliver, live_viewer,
+)
 from tests.support.outbox import link, text
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")]
 
-sync_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 axe_api = pytest.importorskip("axe_playwright_python.sync_playwright")
 SHOTS = OUTPUT.parent / "portal"
 MARIE, JAN, STAFF = factories.MARIE.email, factories.JAN.email, "desk@lease.example"
@@ -58,14 +60,6 @@ def live(smtp_rt, tmp_path):
     write(rt, "paul@clinic.example", "Question", "Bonjour, pourquoi la facture F2026-0041 de DL2123456 ?")
     yield server
     server.stop()
-
-
-@pytest.fixture
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def write(rt, sender: str, subject: str, body: str, to: str = f"support@{'reply.mailflow.example'}",

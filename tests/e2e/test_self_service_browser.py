@@ -17,13 +17,15 @@ from mailflow.inbound import bounces
 from mailflow import login_requests
 from mailflow.models import Customer, Outbox, User
 from tests.support import factories
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, OUTPUT, deliver, live_viewer
+from tests.support.browser import (  # noqa: F401 (browser is a fixture)
+    CHROMIUM, OUTPUT, browser, deliver, live_viewer,
+)
 from tests.support.outbox import link, text
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")]
 
-sync_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 SHOTS = OUTPUT.parent / "self-service"
 MARIE = factories.MARIE.email
 JAN = factories.JAN.email
@@ -46,14 +48,6 @@ def live(smtp_rt):
     server.stop()
 
 
-@pytest.fixture
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 def shoot(page, name: str, fits: bool = True) -> None:
     """The page at 1280 px and at 375 px (where nothing may scroll sideways), then back to 1280."""
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -74,6 +68,15 @@ def follow(page, live, message, path: str) -> None:
     """Open the mail's link and press the one button of its confirmation page (GET changes nothing)."""
     page.goto(live.url + link(message, path))
     page.locator("main form button[type=submit]").click()
+
+
+def press(page, url: str, heading: str, shot: str, button: str, said: str) -> None:
+    """Open a mailed link's page, check its heading and shoot it, press its button and wait for what it says."""
+    page.goto(url)
+    page.get_by_role("heading", name=heading).wait_for()
+    shoot(page, shot)
+    page.get_by_role("button", name=button).click()
+    page.get_by_role("status").filter(has_text=said).wait_for()
 
 
 def log_in(rt, relay, browser, live, email: str, language: str):
@@ -106,21 +109,17 @@ def test_change_of_address_confirm_and_undo(smtp_rt, relay, live, browser):
 
     confirm = mail(rt, relay, new, "address_confirm")
     assert confirm["Subject"] == "Confirmez votre nouvelle adresse e-mail"
-    marie.goto(live.url + link(confirm, "/address/"))
-    marie.get_by_role("heading", name="Confirmez votre nouvelle adresse e-mail").wait_for()
-    shoot(marie, "address-confirm-fr")
-    marie.get_by_role("button", name="Confirmer ma nouvelle adresse").click()
-    marie.get_by_role("status").filter(has_text=f"Votre adresse e-mail est désormais {new}").wait_for()
+    press(marie, live.url + link(confirm, "/address/"), heading="Confirmez votre nouvelle adresse e-mail",
+          shot="address-confirm-fr", button="Confirmer ma nouvelle adresse",
+          said=f"Votre adresse e-mail est désormais {new}")
     assert User.get(User.first_name == "Marie").email == new
 
     told = mail(rt, relay, MARIE, "address_changed")
     assert told["Subject"] == "Votre adresse e-mail a été modifiée" and new in text(told)
     owner = fresh(browser, "fr")
-    owner.goto(live.url + link(told, "/address/undo/"))
-    owner.get_by_role("heading", name="Annuler le changement d'adresse").wait_for()
-    shoot(owner, "address-undo-fr")
-    owner.get_by_role("button", name="Annuler le changement").click()
-    owner.get_by_role("status").filter(has_text=f"Votre adresse e-mail est de nouveau {MARIE}").wait_for()
+    press(owner, live.url + link(told, "/address/undo/"), heading="Annuler le changement d'adresse",
+          shot="address-undo-fr", button="Annuler le changement",
+          said=f"Votre adresse e-mail est de nouveau {MARIE}")
     marie.reload()
     assert "/login" in marie.url  # the other browser, logged in at the new address, is out
 
@@ -137,11 +136,8 @@ def test_a_primary_contact_changes_a_shared_users_address_who_confirms_in_dutch(
     confirm = mail(rt, relay, new, "address_confirm")
     assert confirm["Subject"] == "Bevestig uw nieuwe e-mailadres" and "Marie Dupont vroeg" in text(confirm)
     jan = fresh(browser, "nl")
-    jan.goto(live.url + link(confirm, "/address/"))
-    jan.get_by_role("heading", name="Bevestig uw nieuwe e-mailadres").wait_for()
-    shoot(jan, "address-confirm-nl")
-    jan.get_by_role("button", name="Mijn nieuwe adres bevestigen").click()
-    jan.get_by_role("status").filter(has_text=f"Uw e-mailadres is nu {new}").wait_for()
+    press(jan, live.url + link(confirm, "/address/"), heading="Bevestig uw nieuwe e-mailadres",
+          shot="address-confirm-nl", button="Mijn nieuwe adres bevestigen", said=f"Uw e-mailadres is nu {new}")
     shoot(jan, "address-done-nl")
     assert "F2026-0042" in jan.goto(f"{live.url}/documents").text()  # his access stayed
 

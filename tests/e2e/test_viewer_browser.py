@@ -11,12 +11,14 @@ import pytest
 from mailflow import activation
 from mailflow.models import Customer, Preference, User
 from tests.support import factories
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, OUTPUT, deliver, link_in, live_viewer
+from tests.support.browser import (  # noqa: F401 (browser is a fixture)
+    CHROMIUM, OUTPUT, browser, deliver, link_in, live_viewer,
+)
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")]
 
-sync_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 MARIE = "marie.dupont@example.be"
 JAN = "jan.peeters@fiduciaire.example"
 
@@ -37,14 +39,6 @@ def viewer(smtp_rt):
         factories.document(smtp_rt, customer, number, amount, kind, day)
     yield live
     live.stop()
-
-
-@pytest.fixture
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def numbers(page) -> list[str]:

@@ -1,4 +1,5 @@
-"""The real viewer for browser tests: uvicorn on a free loopback port, mail read back from the test relay."""
+"""The real viewer for browser tests: uvicorn on a free loopback port, a headless Chromium to open it, mail read back
+from the test relay."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import time
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
+
+import pytest
 
 from mailflow import login_requests
 from mailflow.models import Outbox
@@ -51,6 +54,17 @@ class LiveViewer:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser():
+    """Debian's Chromium, headless, for one test (Playwright imported here: the browser tests skip without it)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
 
 
 def live_viewer(rt: Runtime) -> LiveViewer:
