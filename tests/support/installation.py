@@ -97,18 +97,36 @@ class Installation:
     def _make_venv(self) -> None:
         """A venv at the guide's path on an interpreter the mailflow user may run, holding the project's
         packages (constraints.txt's versions, installed by scripts/venv.sh into .venv) rather than
-        installing them again."""
+        installing them again: read in place when that user may, else copied here (a checkout in a 0700
+        folder, as a fresh temporary clone is, is out of its reach; /opt/mailflow in the guide is not)."""
         subprocess.run([_interpreter(), "-m", "venv", "--without-pip", str(self.venv)], check=True, timeout=60)
-        [site] = list(self.venv.glob("lib/python3*/site-packages"))
-        project = sysconfig.get_paths()["purelib"]
-        (site / "mailflow-project.pth").write_text(f"import site; site.addsitedir({project!r})\n")
         self.command.write_text(f"#!{self.venv}/bin/python\nimport sys\nfrom mailflow.cli import main\n"
                                 "sys.exit(main())\n")
         self.command.chmod(0o755)
-        done = _as_user([str(self.command), "--help"])
+        packages = sysconfig.get_paths()["purelib"]
+        done = self._runs_with([packages])
         if done.returncode != 0:
-            raise RuntimeError(f"the {USER} user cannot run mailflow from {project}: it must be readable by "
-                               f"all, as the guide's /opt/mailflow is:\n{done.stderr}")
+            done = self._runs_with(self._copied(Path(packages)))
+        if done.returncode != 0:
+            raise RuntimeError(f"the {USER} user cannot run mailflow from {packages}:\n{done.stderr}")
+
+    def _runs_with(self, paths: list[str]) -> subprocess.CompletedProcess[str]:
+        [site] = list(self.venv.glob("lib/python3*/site-packages"))
+        (site / "mailflow-project.pth").write_text("".join(f"import site; site.addsitedir({p!r})\n" for p in paths))
+        return _as_user([str(self.command), "--help"])
+
+    def _copied(self, packages: Path) -> list[str]:
+        """The project's code and its installed packages under this root, readable by all; the code first,
+        so that `mailflow` is this copy rather than the editable install's checkout."""
+        code = self.root / "opt" / "mailflow" / "code"
+        for part in ("mailflow", "templates", "db/migrations"):
+            shutil.copytree(ROOT / part, code / part, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(packages, self.root / "opt" / "mailflow" / "packages", ignore=shutil.ignore_patterns(
+            "__pycache__", "__editable__*", "playwright*", "pip", "pip-*", "_pytest", "hypothesis"))
+        copies = [code, self.root / "opt" / "mailflow" / "packages"]
+        for path in (p for copy in copies for p in [copy, *copy.rglob("*")] if not p.is_symlink()):
+            path.chmod(path.stat().st_mode | (0o755 if path.is_dir() else 0o444))  # whatever this umask was
+        return [str(copy) for copy in copies]
 
 
 def _interpreter() -> str:
