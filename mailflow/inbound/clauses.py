@@ -332,16 +332,27 @@ def _only_numbers(clause: Clause) -> bool:
 
 
 def _before_signature(clauses: list[Clause]) -> list[Clause]:
-    """Everything before the signature: a line of sign-off words ("Kind regards") starts it, and so does a line
-    that is a name ("Marie Dupont", "Jan") once something was said."""
+    """Everything before the signature, and any postscript after it: a line of sign-off words ("Kind regards")
+    starts the signature, and so does a line that is a name ("Marie Dupont", "Jan") once something was said."""
     kept: list[Clause] = []
-    said = False
+    said = signed = False
     for line in _by_line(clauses):
-        if _signs_off(line) or said and _is_name(line):
-            break
-        said = said or any(t.tags - _SIGN_OFF or not t.tags for t in _tokens(line))
-        kept.extend(line)
+        if signed and not _postscript(line):
+            continue
+        signed = _signs_off(line) or said and _is_name(line)
+        if not signed:
+            said = said or any(t.tags - _SIGN_OFF or not t.tags for t in _tokens(line))
+            kept.extend(line)
     return kept
+
+
+_POSTSCRIPT = (("ps",), ("pps",), ("p", "s"), ("nb",), ("n", "b"))
+
+
+def _postscript(line: list[Clause]) -> bool:
+    """A "PS:" below the signature is written by the sender too, and often holds the request itself."""
+    words = tuple(t.text for t in _tokens(line)[:2])
+    return any(words[:len(marker)] == marker for marker in _POSTSCRIPT)
 
 
 def _by_line(clauses: list[Clause]) -> list[list[Clause]]:

@@ -9,8 +9,9 @@ from babel.messages.pofile import read_po
 
 from mailflow import i18n
 from mailflow.inbound.lexicon import words_of
+from mailflow.inbound.trimming import trim_reply
 
-__all__ = ["is_our_text"]
+__all__ = ["is_our_text", "written_text"]
 
 _CATALOGUES = ("outbound.po", "inbound.po", "portal.po")
 _PLACEHOLDER = re.compile(r"%\(\w+\)s")
@@ -30,6 +31,19 @@ def is_our_text(line: str, whole: bool = False) -> bool:
     if not words or not _pattern().fullmatch(words):
         return False
     return whole or bool(_URL.search(line)) or len(words.split()) >= _BARE_LINE_WORDS
+
+
+def written_text(body: str) -> str:
+    """What the sender wrote: above the quote, or, with nothing there, below our mail."""
+    return trim_reply(body) or _below_our_mail(body)
+
+
+def _below_our_mail(body: str) -> str:
+    """Outlook puts our mail under a rule without quoting it line by line: a sender who writes beneath it
+    leaves nothing above, and only our own last line (the footer's) tells where their text begins."""
+    lines = body.split("\n")
+    last = max((i for i, line in enumerate(lines) if is_our_text(line.strip())), default=None)
+    return "" if last is None else trim_reply("\n".join(lines[last + 1:]))
 
 
 @lru_cache(maxsize=1)

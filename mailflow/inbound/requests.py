@@ -208,7 +208,7 @@ def _read(ctx: Context, reading: Reading) -> None:
         for command in COMMANDS.values():
             intent, note = _best(command, index, ctx)
             if intent is not None:
-                found.extend(_each_document(intent))
+                found.extend(_each_document(intent, ctx))
             elif note is not None:
                 notes.append(note)
         remark = _remark(clause)
@@ -234,12 +234,20 @@ def _continued(index: int, ctx: Context) -> Iterator[Clause]:
     die ich nicht mehr finde, nochmal schicken?": the verb is far from what it asks for)."""
     clause = ctx.clauses[index]
     rest = list(takewhile(lambda c: c.sentence == clause.sentence, islice(ctx.clauses, index + 1, None)))
-    rest = list(takewhile(lambda c: not c.turn, rest))  # '…, but …' goes on to something else
+    # '…, but …' goes on to something else; '…, or do we need the original?' asks between two things
+    rest = list(takewhile(lambda c: not c.turn and not _alternative(c), rest))
     if rest:
         yield _joined(clause, rest[0])
     inserted = list(takewhile(_inserted, rest))
     if inserted and len(inserted) < len(rest):
         yield _joined(clause, rest[len(inserted)])
+
+
+_OR = frozenset({"or", "ou", "of", "oder"})
+
+
+def _alternative(clause: Clause) -> bool:
+    return clause.question and bool(clause.tokens) and clause.tokens[0].text in _OR
 
 
 def _joined(clause: Clause, following: Clause) -> Clause:
@@ -317,11 +325,18 @@ def _unknown_words(clause: Clause) -> list[Token]:
 # nearest thing named before it, or the mail it answers.
 _DOCUMENTS = {Cue.NUMBER, Cue.DOCUMENT, "copy"}
 _LINKS = {Cue.LINK, "activation", "login", "password"}
-_OBJECTS = _DOCUMENTS | _LINKS | {Cue.MAIL, Cue.OTHER_DOCUMENTS, Cue.SUMMARY}
+_ANSWERS = {"commands", "options"}  # what HELP sends: "is there a list of what I can ask? Please send it over."
+_OBJECTS = _DOCUMENTS | _LINKS | _ANSWERS | {Cue.MAIL, Cue.OTHER_DOCUMENTS, Cue.SUMMARY}
 
 
 def _names_nothing(clause: Clause) -> bool:
     return not clause.tags() & _OBJECTS and not _unknown_words(clause)
+
+
+def _means_the_list(clause: Clause, index: int, ctx: Context) -> bool:
+    """'Send it to me' right after asking what one can do by mail wants that list, not the invoice answered."""
+    referent = _referent(index, ctx) if _names_nothing(clause) else set()
+    return bool(referent & _ANSWERS) and not referent & _DOCUMENTS
 
 
 def _referent(index: int, ctx: Context) -> set[str]:
@@ -398,6 +413,8 @@ def _matches(rule: Rule, command: Command, clause: Clause, index: int, ctx: Cont
         found.append(hit)
     if rule.refers and not (clause.tags() & rule.refers or _names_nothing(clause)
                             and _referent(index, ctx) & rule.refers):
+        return None
+    if command.takes is Takes.DOCUMENTS and _means_the_list(clause, index, ctx):
         return None
     if rule.plain and _unknown_words(clause):
         return None
@@ -525,10 +542,16 @@ def _listed(clause: Clause, index: int, ctx: Context) -> list[str]:
         return []
     numbers: list[str] = []
     for item in ctx.clauses[index + 1:]:
+        if _customer_only(item):  # '- F2026-0108 (client DL5765432)': the brackets make a clause of their own
+            continue
         if not item.numbers() or _unknown_words(item):
             break
         numbers.extend(item.numbers())
     return numbers
+
+
+def _customer_only(clause: Clause) -> bool:
+    return bool(clause.tokens) and all(t.tags & {Cue.CUSTOMER, Cue.NUMBER_MARK} for t in clause.tokens)
 
 
 def _sentence_numbers(clause: Clause, index: int, ctx: Context) -> list[str]:
@@ -617,11 +640,27 @@ def _remark(clause: Clause) -> str | None:
     return "a document named, nothing asked" if Cue.NUMBER in tags else None
 
 
-def _each_document(intent: Intent) -> list[Intent]:
-    """One DUPLICATE per document number, as each is looked up, answered and shown to staff on its own."""
-    if intent.name is not CommandName.DUPLICATE or len(intent.args) < 2:
+def _each_document(intent: Intent, ctx: Context) -> list[Intent]:
+    """One DUPLICATE per document number, as each is looked up, answered and shown to staff on its own, with
+    the customer number written beside it, if any."""
+    if intent.name is not CommandName.DUPLICATE or not intent.args:
         return [intent]
-    return [replace(intent, args=(number,)) for number in intent.args]
+    beside = _customers_beside(ctx)
+    return [replace(intent, args=(number,), customer=beside.get(number) or intent.customer)
+            for number in intent.args]
+
+
+def _customers_beside(ctx: Context) -> dict[str, str]:
+    """Document number → the customer number on its line: '- F2026-0108 (client DL5765432)'; a line with one
+    customer number gives it to each of its documents, one with as many pairs them in order."""
+    beside: dict[str, str] = {}
+    for line in {c.line for c in ctx.clauses}:
+        tokens = [t for c in ctx.clauses if c.line == line for t in c.tokens]
+        numbers = [t.value for t in tokens if Cue.NUMBER in t.tags]
+        customers = [t.value.upper() for t in tokens if t.tags == {Cue.CUSTOMER} and t.value]
+        if numbers and (len(customers) == 1 or len(customers) == len(numbers)):
+            beside.update(zip(numbers, customers * len(numbers) if len(customers) == 1 else customers))
+    return beside
 
 
 def _unique(intents: Iterable[Intent]) -> list[Intent]:

@@ -11,10 +11,10 @@ from mailflow.errors import TokenError
 from mailflow.inbound.authentication import Arrival, Authentication, authenticate
 from mailflow.inbound.classification import BounceEvent, Classification, MessageKind, classify
 from mailflow.inbound import confirmations
+from mailflow.inbound.ours import written_text
 from mailflow.inbound.requests import Intent, Reading, read_requests
 from mailflow.inbound.subjects import strip_subject_prefixes
 from mailflow.inbound.parsing import ParsedMessage, parse_address, parse_message
-from mailflow.inbound.trimming import trim_reply
 from mailflow.models import Customer, Document, Outbox, User
 from mailflow.runtime import Runtime
 from mailflow.signing import ReplyClaim, today_utc, token_from_address
@@ -65,7 +65,7 @@ def understand(rt: Runtime, raw: bytes, envelope_from: str | None = None,
                envelope_to: list[str] | None = None, arrival: Arrival | None = None) -> Understanding:
     parsed = parse_message(raw)
     classification = classify(parsed, envelope_from, envelope_to)
-    reply = trim_reply(parsed.text)
+    reply = written_text(parsed.text)
     # Only people give commands: a bounce quoting "STOP" or an out-of-office saying "HELP" does not.
     reading = _reading(parsed, reply) if classification.kind is MessageKind.MESSAGE else Reading()
     recipients = list(envelope_to or []) + _header_recipients(parsed)

@@ -253,3 +253,38 @@ def test_more_ways_of_asking(text: str, expected: str) -> None:
 ])
 def test_what_looks_like_a_request_and_is_not(text: str) -> None:
     assert acted(text, DE_NOTICE, echo=True) == []
+
+
+def test_a_postscript_below_the_signature_is_read() -> None:
+    text = ("Bonjour,\n\nBien reçu, merci. Le paiement suivra.\n\nBonne journée,\nMarie\n\n"
+            "PS : pourriez-vous m'envoyer aussi la note de crédit C2026-0003 ? Je ne l'ai jamais reçue.")
+    assert acted(text) == [("duplicate", ("C2026-0003",))]
+    assert acted("Danke.\n\nGruß\nHans\n\nP.S. Bitte schicken Sie mir die F2026-0042 nochmals.") == DUPLICATE
+
+
+def test_each_listed_document_keeps_the_customer_number_beside_it() -> None:
+    text = ("We act as accountants for several of your lessees. Please provide duplicates of the following "
+            "documents:\n\nF2026-0301 (customer DL5765432)\nC2026-0021 (customer DL3301874)\n\nKind regards")
+    reading = read_requests("", text)
+    assert [(i.args, i.customer) for i in reading.intents if i.decision is Decision.ACT] == [
+        (("F2026-0301",), "DL5765432"), (("C2026-0021",), "DL3301874")]
+
+
+@pytest.mark.parametrize("text", [
+    "Je ne souhaite pas changer la fréquence, le mail immédiat me convient parfaitement.",
+    "De frequentie hoeft niet aangepast te worden, wekelijks is prima zo.",
+    "Bitte die Häufigkeit nicht ändern, monatlich passt uns gut so.",
+    "Is a duplicate invoice valid for VAT recovery, or do we need the original?",
+])
+def test_keeping_a_setting_or_asking_about_a_copy_is_not_a_request(text: str) -> None:
+    assert acted(text, NOTICE, echo=True) == [] and asked(text, NOTICE, echo=True) == []
+
+
+def test_send_it_over_after_asking_for_the_list_of_commands_wants_the_list() -> None:
+    text = "Not sure how this works - is there a list of things I can ask for by email? Please send it over."
+    assert acted(text, NOTICE, echo=True, answered=("F2026-0042",)) == [("help", ())]
+
+
+def test_with_immediate_effect_is_no_frequency() -> None:
+    text = "Please cease sending these notifications to this address with immediate effect."
+    assert ("frequency", ("immediate",)) not in acted(text, NOTICE, echo=True)

@@ -231,3 +231,16 @@ def test_text_after_a_phone_signature_is_the_unquoted_original() -> None:
 def test_a_reply_of_quotes_only_reads_as_nothing_written() -> None:
     # discourse's trimmer returns the quote here; mailflow never reads commands from quoted text.
     assert trim_reply("> STOP\n") == ""
+
+
+def test_text_below_our_unquoted_mail_is_what_the_sender_wrote() -> None:
+    from mailflow.inbound.ours import written_text
+    body = ("\n________________________________\nVan: Lease Services <documents@lease.example>\n"
+            "Verzonden: maandag 2 november 2026 10:02\nAan: Jan <jan@example.be>\n"
+            "Onderwerp: Nieuwe factuur F2026-0171 beschikbaar\n\nBeste Jan,\n\n"
+            "Er is een nieuw document beschikbaar.\n\n--\n"
+            "Antwoord op deze mail met HULP om te zien wat u per mail kunt doen.\n"
+            "Deze meldingen stopzetten: https://portal.lease.example/unsubscribe/k3j4h5g6m7n8\n\n\n"
+            "Sorry, ik schrijf onderaan: graag een duplicaat van deze factuur.\n\nJan\n")
+    assert written_text(body).startswith("Sorry, ik schrijf onderaan: graag een duplicaat van deze factuur.")
+    assert written_text("Merci !\n\n> quoted") == "Merci !"
