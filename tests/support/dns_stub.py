@@ -26,6 +26,7 @@ class Zone(BaseResolver):
 
     def __init__(self) -> None:
         self.records: dict[tuple[str, str], list[str]] = defaultdict(list)
+        self.asked: dict[tuple[str, str], int] = defaultdict(int)  # questions that reached the server
         self.lock = threading.Lock()
 
     def add(self, name: str, rdtype: str, value: str) -> None:
@@ -35,12 +36,14 @@ class Zone(BaseResolver):
     def clear(self) -> None:
         with self.lock:
             self.records.clear()
+            self.asked.clear()
 
     def resolve(self, request: DNSRecord, handler: object) -> DNSRecord:
         reply = request.reply()
         name = str(request.q.qname).lower().rstrip(".")
         rdtype = QTYPE[request.q.qtype]
         with self.lock:
+            self.asked[(name, rdtype)] += 1
             values = list(self.records.get((name, rdtype), []))
             exists = any(key[0] == name for key in self.records)
         for value in values:
