@@ -91,6 +91,7 @@ def scratch_config(folder: Path) -> Config:
     config.database.url = database_url(folder)
     config.storage.pdf_dir = str(folder / "pdfs")
     config.outbound.maildir = str(folder / "maildir")
+    config.dkim.key_dir = str(folder / "dkim")
     config.security.secret_key = "benchmark"
     return config
 
@@ -194,7 +195,8 @@ def serve_env(folder: Path, **settings: object) -> dict[str, str]:
     """The environment of a `mailflow serve` on `folder`'s scratch database (config.toml for the rest)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAILFLOW_")}
     env.update({"MAILFLOW_DATABASE_URL": database_url(folder), "MAILFLOW_STORAGE_PDF_DIR": str(folder / "pdfs"),
-                "MAILFLOW_OUTBOUND_MAILDIR": str(folder / "maildir"), "MAILFLOW_SECURITY_SECRET_KEY": "benchmark",
+                "MAILFLOW_OUTBOUND_MAILDIR": str(folder / "maildir"), "MAILFLOW_DKIM_KEY_DIR": str(folder / "dkim"),
+                "MAILFLOW_SECURITY_SECRET_KEY": "benchmark",
                 "MAILFLOW_WEB_PORT": str(free_port()), "MAILFLOW_INBOUND_SMTP_PORT": str(free_port())})
     env.update({f"MAILFLOW_{key.upper()}": str(value) for key, value in settings.items()})
     return env

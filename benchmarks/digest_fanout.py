@@ -26,7 +26,7 @@ from mailflow.runtime import Runtime
 from mailflow.scheduler import digests
 
 PER_RECIPIENT = 5
-FULL, QUICK = 100_000, 2_000
+FULL, QUICK = 100_000, 1_000
 TRACED = 2_000  # recipients of the second, tracemalloc-traced run (tracing slows Python down several times)
 BASELINE_SAMPLE = 20_000  # the bare render loop's rate is flat over recipients: a sample of them is enough
 SETUP_CHUNK = 5_000

@@ -135,7 +135,7 @@ def drain(server: Server, url: str, processed: list[float]) -> None:
 
 
 def run(quick: bool) -> list[Result]:
-    rounds, per_round = (3, 400) if quick else (7, 1000)
+    rounds, per_round = (3, 200) if quick else (7, 1000)
     results: list[Result] = []
     with scratch_folder() as folder, ExitStack() as stack:
         url = database_url(folder)
