@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from email.utils import parseaddr
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -55,3 +57,23 @@ def test_anything_else_is_left_to_the_parser(raw: bytes) -> None:
     assert _plain_message_id(raw) is _UNSURE
     assert normalized_message_id(raw) == parsed(raw)
 
+
+
+ADDRESS_TEXT = st.text(alphabet=st.sampled_from(list('ab.Z <>@"(),;:\\[]-_ü')), max_size=30)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(ADDRESS_TEXT)
+def test_the_from_address_fast_path_agrees_with_parseaddr(value: str) -> None:
+    text = " ".join(value.split())
+    assert store._normal_address(value) == store._text(parseaddr(text)[1]).lower()
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("Marie Dupont <Marie.Dupont@Example.be>", "marie.dupont@example.be"),
+    ('"Dupont, Marie" <marie@example.be>', "marie@example.be"),  # a quoted name: parseaddr's own path
+    ("marie@example.be (Marie)", "marie@example.be"),
+    ("a@b, c@d", "a@b"),
+])
+def test_the_from_address_of_the_dedup_key(value: str, expected: str) -> None:
+    assert store._normal_address(value) == expected
