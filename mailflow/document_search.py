@@ -14,6 +14,11 @@ SORTS = ("date", "number", "type", "customer", "amount")
 ORDERS = ("asc", "desc")
 PER_PAGE = 25
 MAX_PAGE = 2000  # deep offsets cost a scan; nobody pages 50,000 rows by hand
+TRIGRAM = 3  # pg_trgm indexes a number three characters at a time: a shorter key has no trigram to look up
+# Below MANY numbers, reading all their rows costs no more than the trigram index's own lookup of a key of
+# common digits (3–12 ms). At 2,500 documents a number, a rare key's search read that way against through the
+# trigram index takes 6 against 4–12 ms for 10 numbers, 11–13 against 5–15 for 20, 16–18 against 6–14 for 30.
+MANY = 20
 FIELDS = ("date_from", "date_to", "number", "type", "amount_min", "amount_max", "customer", "sort", "order",
           "page")
 
@@ -174,6 +179,7 @@ def search(user_id: int, customers: dict[int, str], flt: DocumentFilter, per_pag
 _COLUMNS = 'SELECT d."id", d."number", d."type", d."date", d."amount_cents", d."currency", d."customer_id"'
 _SELECT = f'{_COLUMNS} FROM "document" AS d'
 _JOIN_CUSTOMER = ' INNER JOIN "customer" AS c ON c."id" = d."customer_id"'
+_NUMBER_LIKE = 'd."number_key" LIKE '
 _ORDER_COLUMNS = {"date": 'd."date"', "number": 'd."number"', "type": 'd."type"', "customer": 'c."number"',
                   "amount": 'd."amount_cents"', "id": 'd."id"'}
 
@@ -186,6 +192,8 @@ def query(customers: Mapping[int, str], flt: DocumentFilter, per_page: int = PER
     customer's rows are read. For several numbers, each number's rows are read in the page's order from
     the listing index of that order (migration 0060), and only as many as can still enter the page:
     reading all of them to sort them cost ~0.5 s for 100 numbers at 5,000,000 documents (benchmarks/README.md).
+    On PostgreSQL, a search for a rare number among many is the exception: its matches come from the trigram
+    index.
     LIMIT and OFFSET are written out rather than bound: not knowing them, SQLite's planner prefers walking
     the whole-table date index, a disaster for a selective filter. The text is written here, not built by
     peewee: for a small page, building it cost twice the query.
@@ -194,9 +202,11 @@ def query(customers: Mapping[int, str], flt: DocumentFilter, per_page: int = PER
     conditions = _conditions(flt)
     if len(customer_ids) == 1:
         return _one_number(customer_ids, flt, conditions, per_page)
-    if is_postgres():
-        return _per_number(customer_ids, flt, conditions, per_page)
-    return _in_index_order(customer_ids, flt, conditions, per_page)
+    if not is_postgres():
+        return _in_index_order(customer_ids, flt, conditions, per_page)
+    if len(flt.number or "") >= TRIGRAM and len(customer_ids) >= MANY:
+        return _number_search(customer_ids, flt, conditions, per_page)
+    return _per_number(customer_ids, flt, conditions, per_page)
 
 
 def _one_number(customer_ids: list[int], flt: DocumentFilter, conditions: list[tuple[str, object]],
@@ -229,25 +239,85 @@ def _in_index_order(customer_ids: list[int], flt: DocumentFilter, conditions: li
 
 def _per_number(customer_ids: list[int], flt: DocumentFilter, conditions: list[tuple[str, object]],
                 per_page: int) -> tuple[str, list]:
-    """PostgreSQL, several numbers: for each number, the keys of its first rows in the page's order (as many
-    as the page and those before it could take), those few sorted to find the page, and only the page's rows
-    read from the table.
+    """PostgreSQL, several numbers: the page out of each number's first rows, then its rows from the table."""
+    page, params = _per_number_page(customer_ids, flt, conditions, per_page)
+    return _page_rows(page, flt), params
+
+
+def _per_number_page(customer_ids: list[int], flt: DocumentFilter, conditions: list[tuple[str, object]],
+                     per_page: int, also: str = "") -> tuple[str, list]:
+    """For each number, the keys of its first rows in the page's order (as many as the page and those before
+    it could take), those few sorted into the page's ids and sort keys; `also` is one more condition.
 
     The keys come from the listing index alone (an index-only scan once the table is vacuumed), so a filter
     the index cannot seek, a number's digits, is checked there and not on every row of the table.
     """
-    keys = _keys(flt)
     inner = 'd."date" DESC, d."id" DESC' if flt.sort == "customer" else _ordering(flt)
     filters = "".join(f" AND {condition}{database.param}" for condition, _ in conditions)
-    first = (f'SELECT {", ".join(f"d.{key}" for key in keys)} FROM "document" AS d WHERE d."customer_id" = c."id"'
+    first = (f'SELECT {_key_list(flt)} FROM "document" AS d WHERE d."customer_id" = c."id"'
              f"{filters} ORDER BY {inner} LIMIT {int(flt.page * per_page + 1)}")
     number = ', c."number" AS "customer_number"' if flt.sort == "customer" else ""
-    page = (f'SELECT {", ".join(f"d.{key}" for key in keys)}{number} FROM "customer" AS c '
-            f'CROSS JOIN LATERAL ({first}) AS d WHERE c."id" IN ({bulk.marks(len(customer_ids))}) '
+    page = (f'SELECT {_key_list(flt)}{number} FROM "customer" AS c CROSS JOIN LATERAL ({first}) AS d '
+            f'WHERE c."id" IN ({bulk.marks(len(customer_ids))}){also} '
             f"ORDER BY {_ordering(flt)} {_limit(flt, per_page)}")
+    return page, [value for _, value in conditions] + customer_ids
+
+
+def _page_rows(page: str, flt: DocumentFilter) -> str:
+    """The rows of `page` (ids and sort keys, the customer number as "customer_number") read from the table."""
     again = _ordering(flt).replace('d."', 'page."').replace('c."number"', 'page."customer_number"')
-    return (f'{_COLUMNS} FROM ({page}) AS page INNER JOIN "document" AS d ON d."id" = page."id" ORDER BY {again}',
-            [value for _, value in conditions] + customer_ids)
+    return f'{_COLUMNS} FROM ({page}) AS page INNER JOIN "document" AS d ON d."id" = page."id" ORDER BY {again}'
+
+
+def _number_search(customer_ids: list[int], flt: DocumentFilter, conditions: list[tuple[str, object]],
+                   per_page: int) -> tuple[str, list]:
+    """PostgreSQL, several numbers, a number search of 3 characters or more: a rare key's matches all found
+    at once (`_matches_page`), a common key's through each number's first rows, as without a search.
+
+    Each number's first rows hold a common key soon, a rare one only after most of them: every visible
+    document's number was read (60–70 ms for 100 numbers at 5,000,000 documents, benchmarks/README.md).
+    Finding every match costs in proportion to their count instead: 110–200 ms for a key in 2–20 % of them.
+    The statement holds both ways; the one the key's rarity does not choose is never run.
+    """
+    walked, walked_params = _per_number_page(customer_ids, flt, conditions, per_page, f" AND NOT {_IS_RARE}")
+    where, params = _where(customer_ids, [_trigram(condition) for condition in conditions])
+    found = f'SELECT {_key_list(flt)}, d."customer_id" FROM "document" AS d WHERE {where}'
+    pages = f"({_matches_page(flt, per_page)}) UNION ALL ({walked})"
+    return (f'WITH "rarity" AS MATERIALIZED ({_RARITY}), "found" AS MATERIALIZED ({found}) {_page_rows(pages, flt)}',
+            [f"%{flt.number}%", *params, *walked_params])
+
+
+def _matches_page(flt: DocumentFilter, per_page: int) -> str:
+    """The page's ids and sort keys out of every match (`found`), when the key is rare.
+
+    `found` is MATERIALIZED so that it is planned alone, without the page's LIMIT: with it, the planner
+    walked the date index of the whole table expecting a match early (0.4 s). Alone, it takes the trigram
+    index (migration 0070) or a listing index, whichever it finds cheaper.
+    """
+    join, number = (_JOIN_CUSTOMER, ', c."number" AS "customer_number"') if flt.sort == "customer" else ("", "")
+    return (f'SELECT {_key_list(flt)}{number} FROM "found" AS d{join} WHERE {_IS_RARE} '
+            f"ORDER BY {_ordering(flt)} {_limit(flt, per_page)}")
+
+
+def _trigram(condition: tuple[str, object]) -> tuple[str, object]:
+    """The number's condition on the expression the trigram index holds (migration 0070); others unchanged."""
+    text, value = condition
+    return ('lower(d."number_key") LIKE ', str(value).lower()) if text == _NUMBER_LIKE else condition
+
+
+# A key is rare when fewer than COMMON of the numbers ANALYZE keeps as a sample of the column (1,000, evenly
+# spread, migration 0070; the planner reads them for LIKE too) hold it. Near 1 % of the documents both ways cost
+# about the same: for 100 numbers at 5,000,000 documents, 19 against 64 ms at 0.4 %, 114 against 30 at 1.8 %.
+# No statistics yet (a table never analysed) counts as rare.
+COMMON = 10
+_RARITY = ('SELECT count(*) < ' + str(COMMON) + ' AS "rare" FROM "pg_stats" AS s, '
+           'unnest(s."histogram_bounds"::text::text[]) AS sample WHERE s."schemaname" = current_schema() '
+           """AND s."tablename" = 'document' AND s."attname" = 'number_key' AND sample LIKE %s""")
+_IS_RARE = '(SELECT "rare" FROM "rarity")'
+
+
+def _key_list(flt: DocumentFilter) -> str:
+    return ", ".join(f"d.{key}" for key in _keys(flt))
 
 
 def _keys(flt: DocumentFilter) -> list[str]:
@@ -292,7 +362,7 @@ def _conditions(flt: DocumentFilter) -> list[tuple[str, object]]:
     if flt.amount_max is not None:
         found.append(('d."amount_cents" <= ', flt.amount_max))
     if flt.number:  # letters and digits only (validation.number_key): nothing for LIKE to take as a pattern
-        found.append(('d."number_key" LIKE ', f"%{flt.number}%"))
+        found.append((_NUMBER_LIKE, f"%{flt.number}%"))
     return found
 
 

@@ -4,16 +4,22 @@ sort and direction, filters, pages, for users who see one, a few or many numbers
 from __future__ import annotations
 
 import random
+import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
+from urllib.parse import urlparse
 
+import psycopg2
 import pytest
+from peewee import PostgresqlDatabase
 
 from mailflow import bulk, document_search, validation
 from mailflow.clock import naive_utc
 from mailflow.db import database
-from mailflow.migrations import apply_migrations
+from mailflow.errors import ConfigError
+from mailflow.migrations import MIGRATIONS_DIR, _load, apply_migrations
 from mailflow.models import Customer, Document, Issuer, SchemaVersion, User
+from tests.support.env import PG_URL, PostgresDatabase
 
 CUSTOMERS = 40
 DOCUMENTS = 3000
@@ -155,3 +161,110 @@ def test_version_60_makes_one_listing_index_per_order_and_runs_again_harmlessly(
     assert {"document_listing_number", "document_listing_type", "document_listing_type_asc"} <= set(found)
     SchemaVersion.delete().where(SchemaVersion.version == 60).execute()
     assert "0060_document_listing_indexes" in apply_migrations(rt.db, rt.clock)
+
+
+# Number searches of every length; `%` and `_` are no part of a key (validation.number_key), so they never reach
+# LIKE as wildcards: "1%2_3" searches for 123, "%7_" for 7.
+NUMBERS = ["123", "F12", "c29", "250-1", "1%2_3", "f/1 2", "12", "%7_", "C", "F1234-5"]
+
+
+@pytest.mark.parametrize("size", [5, 33])
+def test_a_number_search_of_any_length_lists_what_a_plain_sort_lists(rt, rows, size):
+    visible = dict(random.Random(size).sample(sorted({r.customer_id: r.customer_number for r in rows}.items()), size))
+    for number in NUMBERS:
+        for sort in document_search.SORTS:
+            for order, page in (("asc", 1), ("desc", 1), ("desc", 2), ("asc", 4)):
+                flt = document_search.parse({"number": number, "sort": sort, "order": order, "page": str(page)})
+                assert listed(visible, flt) == expected(rows, set(visible), flt), flt
+    assert document_search.parse({"number": "1%2_3"}).number == "123"
+
+
+needs_postgres = pytest.mark.skipif(not PG_URL, reason="needs MAILFLOW_TEST_DATABASE_URL (PostgreSQL)")
+# The rarity of a key, decided: rare (every match found, through the trigram index at scale) or common (each
+# number's first rows). Either keeps the statement's one parameter, the key's pattern.
+RARE, COMMON = 'SELECT %s IS NOT NULL AS "rare"', 'SELECT %s IS NULL AS "rare"'
+
+
+@needs_postgres
+@pytest.mark.parametrize("rarity", [RARE, COMMON])
+def test_a_number_search_either_way_lists_what_the_per_number_path_lists(rt, rows, monkeypatch, rarity):
+    """From 3 characters on, PostgreSQL finds a rare key's matches all at once (the trigram index, migration
+    0070) instead of reading each number's rows in the listing's order: same rows, same order, page after page."""
+    monkeypatch.setattr(document_search, "_RARITY", rarity)
+    visible = {r.customer_id: r.customer_number for r in rows if r.customer_id % 3}
+    for number in ["123", "F12", "c29", "250-1", "1%2_3", "F1234-5", "ZZZ"]:
+        for sort in document_search.SORTS:
+            for order in document_search.ORDERS:
+                for page in (1, 2, 3, 9):
+                    flt = document_search.parse({"number": number, "sort": sort, "order": order, "page": str(page)})
+                    args = (list(visible), flt, document_search._conditions(flt), PER_PAGE)
+                    searched, walked = document_search._number_search(*args), document_search._per_number(*args)
+                    assert run(searched) == run(walked) == expected(rows, set(visible), flt), flt
+                    assert document_search.query(visible, flt, PER_PAGE) == searched
+
+
+@needs_postgres
+def test_a_short_key_other_filters_and_fewer_numbers_keep_the_per_number_path(rt, rows):
+    everyone = {r.customer_id: r.customer_number for r in rows}
+    few = dict(sorted(everyone.items())[:document_search.MANY - 1])
+    for visible, params in [(everyone, {"number": "12"}), (everyone, {"number": "%7_"}),
+                            (everyone, {"type": "invoice"}), (everyone, {"number": "c", "sort": "amount"}),
+                            (few, {"number": "123"})]:
+        flt = document_search.parse(params)
+        args = (list(visible), flt, document_search._conditions(flt), PER_PAGE)
+        assert document_search.query(visible, flt, PER_PAGE) == document_search._per_number(*args)
+
+
+@needs_postgres
+def test_a_key_is_rare_when_few_numbers_of_the_statistics_sample_hold_it(rt, rows):
+    def rare(key: str) -> bool:
+        return database.execute_sql(document_search._RARITY, [f"%{key}%"]).fetchone()[0]
+    rt.db.execute_sql('ANALYZE "document"')
+    attribute = "SELECT attstattarget FROM pg_attribute WHERE attrelid = 'document'::regclass AND attname = %s"
+    assert database.execute_sql(attribute, ["number_key"]).fetchone()[0] == 1000  # migration 0070
+    assert rare("ZZZ") and rare("F12345")
+    assert not rare("F1") and not rare("")  # in a quarter of the numbers, in all of them
+
+
+def run(statement: tuple[str, list]) -> list[int]:
+    return [found[0] for found in database.execute_sql(*statement).fetchall()]
+
+
+def test_version_70_indexes_numbers_by_trigram_on_postgresql_only(rt):
+    found = {index.name: index.sql for index in rt.db.get_indexes("document")}
+    if PG_URL:
+        assert "USING gin (lower((number_key)::text) gin_trgm_ops)" in found["document_number_trigram"]
+    else:
+        assert "document_number_trigram" not in found
+    SchemaVersion.delete().where(SchemaVersion.version == 70).execute()
+    assert apply_migrations(rt.db, rt.clock) == ["0070_document_number_trigram"]
+
+
+@needs_postgres
+def test_version_70_refused_the_extension_says_who_can_create_it(rt):
+    """A database whose user may not create extensions: a ConfigError naming the statement, no silent skip; once
+    its owner has created pg_trgm, the same user goes on."""
+    bare, role = PostgresDatabase(PG_URL).create(), f"mailflow_test_{uuid.uuid4().hex[:10]}"
+    _admin(PG_URL, f'CREATE ROLE "{role}" LOGIN')
+    parts = urlparse(bare.url)
+    db = PostgresqlDatabase(bare.name, user=role, host=parts.hostname, port=parts.port or 5432)
+    migration = _load(MIGRATIONS_DIR / "0070_document_number_trigram.py")
+    try:
+        with pytest.raises(ConfigError, match=r"CREATE EXTENSION pg_trgm;.*owner") as refused:
+            migration.migrate(db)
+        assert bare.name in refused.value.message and "permission denied" in refused.value.message
+        _admin(bare.url, "CREATE EXTENSION pg_trgm")
+        migration.create_extension(db)
+    finally:
+        db.close()
+        bare.drop()
+        _admin(PG_URL, f'DROP ROLE "{role}"')
+
+
+def _admin(url: str, statement: str) -> None:
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    try:
+        conn.cursor().execute(statement)
+    finally:
+        conn.close()
