@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from urllib.parse import urlparse
 
-import psycopg2
 import pytest
 from peewee import PostgresqlDatabase
 
@@ -19,7 +18,7 @@ from mailflow.db import database
 from mailflow.errors import ConfigError
 from mailflow.migrations import MIGRATIONS_DIR, _load, apply_migrations
 from mailflow.models import Customer, Document, Issuer, SchemaVersion, User
-from tests.support.env import PG_URL, PostgresDatabase
+from tests.support.env import PG_URL, PostgresDatabase, admin as _admin
 
 CUSTOMERS = 40
 DOCUMENTS = 3000
@@ -259,12 +258,3 @@ def test_version_70_refused_the_extension_says_who_can_create_it(rt):
         db.close()
         bare.drop()
         _admin(PG_URL, f'DROP ROLE "{role}"')
-
-
-def _admin(url: str, statement: str) -> None:
-    conn = psycopg2.connect(url)
-    conn.autocommit = True
-    try:
-        conn.cursor().execute(statement)
-    finally:
-        conn.close()

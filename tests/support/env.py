@@ -52,12 +52,17 @@ class PostgresDatabase:
         self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
     def _admin(self, statement: str) -> None:
-        conn = psycopg2.connect(self.admin_url)
-        conn.autocommit = True
-        try:
-            conn.cursor().execute(statement)
-        finally:
-            conn.close()
+        admin(self.admin_url, statement)
+
+
+def admin(url: str, statement: str) -> None:
+    """One statement outside a transaction (CREATE DATABASE, CREATE ROLE, CREATE EXTENSION …)."""
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    try:
+        conn.cursor().execute(statement)
+    finally:
+        conn.close()
 
 
 def truncate_all(db) -> None:
