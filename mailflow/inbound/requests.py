@@ -122,6 +122,11 @@ class Context:
         return {tag for clause in self.clauses for tag in clause.tags()}
 
     @cached_property
+    def beside(self) -> dict[str, str]:
+        """Document number → the customer number written on its line."""
+        return _customers_beside(self.clauses)
+
+    @cached_property
     def about(self) -> set[str]:
         """What the message and the subject of the mail it answers name: what it may be about."""
         return self.written | {tag for clause in self.subject for tag in clause.tags()}
@@ -645,17 +650,16 @@ def _each_document(intent: Intent, ctx: Context) -> list[Intent]:
     the customer number written beside it, if any."""
     if intent.name is not CommandName.DUPLICATE or not intent.args:
         return [intent]
-    beside = _customers_beside(ctx)
-    return [replace(intent, args=(number,), customer=beside.get(number) or intent.customer)
+    return [replace(intent, args=(number,), customer=ctx.beside.get(number) or intent.customer)
             for number in intent.args]
 
 
-def _customers_beside(ctx: Context) -> dict[str, str]:
+def _customers_beside(clauses: list[Clause]) -> dict[str, str]:
     """Document number → the customer number on its line: '- F2026-0108 (client DL5765432)'; a line with one
     customer number gives it to each of its documents, one with as many pairs them in order."""
     beside: dict[str, str] = {}
-    for line in {c.line for c in ctx.clauses}:
-        tokens = [t for c in ctx.clauses if c.line == line for t in c.tokens]
+    for line in {c.line for c in clauses}:
+        tokens = [t for c in clauses if c.line == line for t in c.tokens]
         numbers = [t.value for t in tokens if Cue.NUMBER in t.tags]
         customers = [t.value.upper() for t in tokens if t.tags == {Cue.CUSTOMER} and t.value]
         if numbers and (len(customers) == 1 or len(customers) == len(numbers)):
