@@ -9,7 +9,7 @@ from babel.messages.pofile import read_po
 
 from mailflow import i18n
 from mailflow.inbound.lexicon import words_of
-from mailflow.inbound.trimming import trim_reply
+from mailflow.inbound.trimming import MAX_LINES, trim_reply
 
 __all__ = ["is_our_text", "written_text"]
 
@@ -41,7 +41,7 @@ def written_text(body: str) -> str:
 def _below_our_mail(body: str) -> str:
     """Outlook puts our mail under a rule without quoting it line by line: a sender who writes beneath it
     leaves nothing above, and only our own last line (the footer's) tells where their text begins."""
-    lines = body.split("\n")
+    lines = body.split("\n", MAX_LINES)[:MAX_LINES]  # as much as the trimmer reads: a huge body is not scanned whole
     last = max((i for i, line in enumerate(lines) if is_our_text(line.strip())), default=None)
     return "" if last is None else trim_reply("\n".join(lines[last + 1:]))
 

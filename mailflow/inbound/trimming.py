@@ -174,7 +174,7 @@ _MAX_BLANKS_JOINED = 2  # Outlook on the web splits "On <date> <name>" and "<add
 # "-------- Oprindelig besked --------": a titled rule over an embedded header block, in any language.
 _FRAMED_TITLE = re.compile(r"[ \t]*[-_=*~]{2,}[ \t]*\S.{0,60}?[ \t]*[-_=*~]{2,}[ \t]*")
 # Nobody types more than this in a reply; the cap keeps a 20 MB body from costing a minute.
-_MAX_LINES = 5000
+MAX_LINES = 5000  # a body is read this far, by the trimmer and by what looks below our mail
 _MAX_JOINED_LENGTH = 300
 _MAX_SALUTATION = 40
 
@@ -201,7 +201,7 @@ def trim_reply(text: str) -> str:
     """
     if not text or not text.strip():
         return ""
-    lines = _tokenize(_join_attributions(_normalize(text).split("\n", _MAX_LINES)[:_MAX_LINES]))
+    lines = _tokenize(_join_attributions(_normalize(text).split("\n", MAX_LINES)[:MAX_LINES]))
     lines = _cut_at_signature(_cut_at_delimiter(lines))
     lines = _drop_embedded(lines)
     if LineKind.TEXT not in lines.kinds:
