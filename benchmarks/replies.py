@@ -33,7 +33,7 @@ def replies_dir() -> Path:
 # of mail the reader missed: it is tuning material since. The second was written after that, measured once on
 # the reader of the time (86.4 %, 4 actions on non-requests) and then read in turn: tuning material too. The
 # third was written after that and is only ever measured, its failures never listed.
-BLIND_PARTS = {"-blind.txt": "blind1", "-blind2.txt": "blind2", "-blind3.txt": "blind3"}
+BLIND_PARTS = {"-blind.txt": "blind1", "-blind2.txt": "blind2", "-blind3.txt": "blind3", "-blind4.txt": "blind4"}
 
 
 def part(case_id: str, source: str = "") -> str:
@@ -241,12 +241,12 @@ def request_scores(results: Iterable[RequestResult]) -> dict[tuple[str, str], Re
     return scores
 
 
-TUNABLE = ("tuned", "blind1", "blind2")
+TUNABLE = ("tuned", "blind1", "blind2", "blind3")
 
 
 def print_requests(verbose: bool) -> None:
     """The figures per part and language; with `verbose`, the failures of the parts one may tune on (tuned,
-    blind1 and blind2; never the held-out part's nor blind3's)."""
+    blind1, blind2 and blind3; never the held-out part's nor blind4's)."""
     results = request_results(reply_cases())
     scores = request_scores(results)
     print(f"requests read in {len(results)} replies (tests/corpus/replies):")

@@ -92,10 +92,13 @@ def clauses_of(text: str, lex: Lexicon, signature: bool = True, ours: bool = Fal
     """The tagged clauses of a text, without (unless `ours`) lines of our own mails nor (when `signature`) a
     signature."""
     clauses: list[Clause] = []
-    for number, line in enumerate(_lines(text, ours)):
+    lines = _lines(text, ours)
+    for number, line in enumerate(lines):
         for clause in _line_clauses(text, line, number):
             _phrases(clause, lex)
             clauses.append(clause)
+    _asked_items(clauses, [text[start:end] for start, end in lines])
+    _quoted(clauses, text)
     _in_language(clauses)
     for clause in clauses:
         _readings(clause)
@@ -119,6 +122,47 @@ def _lines(text: str, ours: bool = False) -> list[tuple[int, int]]:
                 spans.append((start, end))
         start = end + 1
     return spans
+
+
+# "- …", "• …", "1. …", "a) …": an item of a list
+_BULLET = re.compile(r"\s*(?:[-*\u2022\u00b7\u2013]|\d{1,2}[.)]|[a-z]\))\s+")
+# "Two requests:", "deux demandes :", "twee vragen:", "zwei Bitten:": the items below are what is asked
+_ASKED_BELOW = frozenset({"requests", "request", "demandes", "demande", "vragen", "verzoeken", "verzoekjes",
+                          "bitten", "anliegen", "wuensche", "things"})
+
+
+def _asked_items(clauses: list[Clause], lines: list[str]) -> None:
+    """'Two requests please:' then '- a new activation code' and '- this invoice again as PDF': each item of a
+    list that a line ending in ':' asks for is asked, though it has no verb of its own."""
+    asking = False
+    for number, line in enumerate(lines):
+        mine = [c for c in clauses if c.line == number]
+        if asking and mine and _BULLET.match(line):
+            mine[0].tokens[0].tags.add(Cue.REQUEST)
+            continue
+        words = {t.text for c in mine for t in c.tokens}
+        asking = line.rstrip().endswith(":") and bool(words & _ASKED_BELOW or any(c.tags() & SIGNAL for c in mine))
+
+
+# a short run of words in quotation marks: the label of a link or a button, a message shown, a word named
+_QUOTED = re.compile(r"[«“„\"]([^«»“”„\"\n]{1,80})[»”“\"]")
+_KEPT_IN_QUOTES = frozenset({Cue.NUMBER, Cue.CUSTOMER, Cue.URL, Cue.EMAIL})
+
+
+def _quoted(clauses: list[Clause], text: str) -> None:
+    """'le lien « Ne plus recevoir ces notifications »', 'the "Stop these mails" link': words in quotes name
+    something, they ask nothing; numbers in them stay numbers."""
+    spans = [m.span(1) for m in _QUOTED.finditer(text)]
+    if not spans:
+        return
+    before: Token | None = None
+    for token in (t for c in clauses for t in c.tokens):
+        inside = any(start <= token.start < end for start, end in spans)
+        if inside:
+            token.tags &= _KEPT_IN_QUOTES
+        if inside and before is not None and before.end <= token.start and Cue.MAIL in before.tags:
+            before.tags.discard(Cue.MAIL)  # 'un message « lien expiré »': a message shown, not a mail
+        before = None if inside else token
 
 
 def _continues(previous: str, line: str) -> bool:
@@ -221,8 +265,13 @@ def _at_contrast(clause: Clause) -> list[Clause]:
     return parts
 
 
+# 'I activated my account in spring but I can't remember how I got in': these turn wherever they stand; German
+# 'aber' and Dutch 'maar' are particles too ('stuur maar door')
+_TURNS_ANYWHERE = frozenset({"but", "mais", "however", "cependant", "toutefois"})
+
+
 def _part(clause: Clause, tokens: list[Token], first: bool) -> Clause:
-    turn = first and tokens[0].text in CONTRAST
+    turn = (first or tokens[0].text in _TURNS_ANYWHERE) and tokens[0].text in CONTRAST
     return Clause(tokens, clause.sentence, clause.line, clause.question, clause.exclaimed, turn)
 
 

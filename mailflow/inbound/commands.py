@@ -212,7 +212,8 @@ register(Command(
         "login": {"en": ("login", "log in", "log-in", "logon", "log on", "sign in", "signin", "sign-in", "access",
                          "connect", "log into", "signing in", "logging in", "get into", "sign into", "sign on"),
                   "fr": ("connexion", "connecter", "me connecter", "se connecter", "nous connecter", "connecte",
-                         "identifier", "m'identifier", "accéder", "accès", "login"),
+                         "identifier", "m'identifier", "accéder", "accès", "login", "reconnecter", "me reconnecter",
+                         "se reconnecter", "rentrer sur le site", "entrer sur le site", "session"),
                   "nl": ("aanmelden", "inloggen", "log in", "login", "inlog", "aanmeldlink", "inloglink",
                          "toegang", "aanmelding", "in te loggen", "aan te melden", "meld ik me aan", "inlog*",
                          "login*", "meld ik mij aan", "meld me aan", "ingelogd", "log ik in", "geraak ik", "raak ik",
@@ -293,7 +294,9 @@ register(Command(
         rule("keyword", 1.0, {"keyword:resend"}, keyword=True, off_topic={Cue.DOCUMENT, Cue.NUMBER, "copy"}),
         rule("new-activation-link", 0.95, {"activation"}, ASKS | {Cue.AGAIN, Cue.NEW},
              {Cue.SEND, Cue.GET, Cue.LINK, Cue.AGAIN, Cue.NEW, Cue.MAIL}),
-        rule("link-expired", 0.9, {Cue.LINK, "activation"}, {Cue.EXPIRED, Cue.BROKEN},
+        # a link that does not open, in answer to a notice, is the document's link (a firewall, a browser): the
+        # invitation is meant only where the message or the mail it answers is about activation
+        rule("link-expired", 0.9, {Cue.LINK, "activation"}, {Cue.EXPIRED, Cue.BROKEN}, topic={"activation"},
              allows={Cue.NEGATION, Cue.STATEMENT, Cue.QUESTION_FORM}),
         rule("cannot-activate", 0.9, {"activation"}, {Cue.CANT, Cue.BROKEN, Cue.EXPIRED},
              allows={Cue.NEGATION, Cue.STATEMENT, Cue.QUESTION_FORM}),
@@ -575,8 +578,9 @@ register(Command(
         rule("keyword", 1.0, {"keyword:stop"}, keyword=True),
         rule("unsubscribe", 0.95, {"unsubscribe"}, ASKS | {Cue.MAIL}, off_topic=_AS_IT_IS),
         rule("how-to-unsubscribe", 0.85, {"unsubscribe"}, {Cue.HOW}, allows={Cue.QUESTION_FORM}, off_topic=_AS_IT_IS),
+        # "I don't need the login link any more, …the link in the notification": no more of a link, not of mail
         rule("no-more-mail", 0.95, {Cue.NO_MORE}, {Cue.MAIL}, ASKS | {Cue.GET, Cue.SEND, Cue.NEGATION},
-             allows={Cue.NEGATION}, off_topic=_AS_IT_IS),
+             vetoes={Cue.LINK, "login", "activation", "password"}, allows={Cue.NEGATION}, off_topic=_AS_IT_IS),
         rule("stop-sending", 0.9, {"stop-verb"}, {Cue.SEND, Cue.MAIL}, off_topic=_AS_IT_IS),
         rule("remove-from-list", 0.9, {"remove-me"}, {"list", Cue.MAIL}, off_topic=_AS_IT_IS),
         rule("take-off-list", 0.9, {"remove"}, {"list"}, ASKS, off_topic=_AS_IT_IS),
@@ -618,10 +622,17 @@ register(Command(
     words={
         KEYWORD: {"en": ("code", "activation code"), "fr": ("code", "code d'activation", "code activation"),
                   "nl": ("code", "activeringscode", "activatiecode"), "de": ("code", "aktivierungscode")},
+        # a code is made, not sent again: "générer un nouveau code", "een nieuwe code aanmaken"
+        "make": {"en": ("generate", "create", "issue", "make"),
+                 "fr": ("générer", "créer", "établir", "émettre", "générez", "créez"),
+                 "nl": ("aanmaken", "genereren", "maken", "aan te maken", "maak", "maakt"),
+                 "de": ("erstellen", "generieren", "erzeugen", "ausstellen", "ausgeben")},
     },
     rules=(
         rule("keyword", 1.0, {"keyword:code"}, keyword=True),
-        rule("ask-for-code", 0.9, {"keyword:code"}, ASKS, {Cue.SEND, Cue.GET, Cue.AGAIN}),
+        rule("ask-for-code", 0.9, {"keyword:code"}, ASKS, {Cue.SEND, Cue.GET, Cue.AGAIN, Cue.NEW, "make"}),
+        # "… le code reçu n'est plus valable. Pourriez-vous nous en générer un nouveau ?"
+        rule("another-one", 0.85, ASKS, {Cue.NEW, "make"}, refers={"code"}),
     ),
     vetoes=frozenset({Cue.COMPLAINT, Cue.PAYMENT, Cue.CONTRACT, Cue.ELSEWHERE, Cue.NEVER_GOT, "login", "password"}),
 ))

@@ -331,7 +331,7 @@ def _unknown_words(clause: Clause) -> list[Token]:
 _DOCUMENTS = {Cue.NUMBER, Cue.DOCUMENT, "copy"}
 _LINKS = {Cue.LINK, "activation", "login", "password"}
 _ANSWERS = {"commands", "options"}  # what HELP sends: "is there a list of what I can ask? Please send it over."
-_OBJECTS = _DOCUMENTS | _LINKS | _ANSWERS | {Cue.MAIL, Cue.OTHER_DOCUMENTS, Cue.SUMMARY}
+_OBJECTS = _DOCUMENTS | _LINKS | _ANSWERS | {Cue.MAIL, Cue.OTHER_DOCUMENTS, Cue.SUMMARY, "code"}
 
 
 def _names_nothing(clause: Clause) -> bool:

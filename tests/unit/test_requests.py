@@ -288,3 +288,52 @@ def test_send_it_over_after_asking_for_the_list_of_commands_wants_the_list() -> 
 def test_with_immediate_effect_is_no_frequency() -> None:
     text = "Please cease sending these notifications to this address with immediate effect."
     assert ("frequency", ("immediate",)) not in acted(text, NOTICE, echo=True)
+
+
+@pytest.mark.parametrize("text", [
+    "Le code d'activation de la lettre a expiré. Pourriez-vous nous en générer un nouveau ?",
+    "Kunnen jullie een nieuwe activatiecode aanmaken? De vorige is verlopen.",
+    "Could you issue a new activation code? Ours was thrown away.",
+    "Bitte stellen Sie uns einen neuen Aktivierungscode aus.",
+])
+def test_a_new_activation_code_is_made_not_sent_again(text: str) -> None:
+    assert acted(text, NOTICE, echo=True) == [("code", ())]
+
+
+def test_each_item_of_a_list_of_requests_is_asked() -> None:
+    text = "Hello,\n\nTwo things please:\n- a new activation code for going paperless\n- a copy of F2026-0042\n"
+    assert acted(text, NOTICE, echo=True) == [("code", ()), *DUPLICATE]
+    # a list that does not ask is only told
+    told = "What we have so far:\n- a new activation code from last month\n- the invoice F2026-0042\n"
+    assert acted(told, NOTICE, echo=True) == []
+
+
+def test_a_document_link_that_does_not_open_is_no_invitation() -> None:
+    text = "The link won't open behind our firewall. Please send the PDF of F2026-0042 instead."
+    assert acted(text, NOTICE, echo=True) == DUPLICATE
+    activation = "RE: Your documents from Lease Services: activate your account"
+    assert acted("The link won't open, it says it expired. Could you send a new one?", activation,
+                 echo=True) == [("resend", ())]
+
+
+@pytest.mark.parametrize("text", [
+    "Don't worry, I don't want to unsubscribe: I only wanted to say that the \"Stop these notifications\" link "
+    "sits very close to the portal link.",
+    "Pas de souci, le bouton « Ne plus recevoir ces e-mails » est juste mal placé.",
+    "Thanks, but I don't need the login link any more, I managed to get in through the link in the notification.",
+])
+def test_a_quoted_label_or_a_done_thing_asks_nothing(text: str) -> None:
+    assert acted(text, NOTICE, echo=True) == []
+
+
+def test_a_message_shown_is_no_mail_and_the_link_stays_what_is_meant() -> None:
+    activation = "Re: Vos documents Lease Services : activez votre compte"
+    text = "Le lien d'activation ne marche pas, j'ai le message « lien expiré ». Pouvez-vous m'en renvoyer un ?"
+    assert acted(text, activation, echo=True, answered=("F2026-0042",)) == [("resend", ())]
+
+
+def test_but_turns_to_something_else_wherever_it_stands() -> None:
+    text = "I activated my account in March but I cannot remember how to get in. Could you send me a sign-in link?"
+    assert acted(text, NOTICE, echo=True) == [("login", ())]
+    assert acted("je n'arrive plus à me reconnecter, la session a expiré. Tu peux m'envoyer un lien ?", NOTICE,
+                 echo=True) == [("login", ())]
