@@ -59,6 +59,7 @@ class Clause:
     question: bool = False  # its sentence ends with "?"
     exclaimed: bool = False  # its sentence ends with "!"
     turn: bool = False  # opens with 'but' after a pause: "…later wel, maar kan ik…" says something else
+    item: bool = False  # on a line of a list ("- facture F2026-0311")
 
     def tags(self) -> set[str]:
         return {tag for token in self.tokens for tag in token.tags}
@@ -72,7 +73,7 @@ class Clause:
 
     def joined(self, other: Clause) -> Clause:
         return Clause(self.tokens + other.tokens, self.sentence, self.line, self.question or other.question,
-                      self.exclaimed or other.exclaimed, self.turn)
+                      self.exclaimed or other.exclaimed, self.turn, self.item)
 
 
 def normalize_document_number(s: str) -> str:
@@ -132,11 +133,13 @@ _ASKED_BELOW = frozenset({"requests", "request", "demandes", "demande", "vragen"
 
 
 def _asked_items(clauses: list[Clause], lines: list[str]) -> None:
-    """'Two requests please:' then '- a new activation code' and '- this invoice again as PDF': each item of a
-    list that a line ending in ':' asks for is asked, though it has no verb of its own."""
+    """Marks the items of lists; and 'Two requests please:' then '- a new activation code' and '- this invoice
+    again as PDF': each item of a list that a line ending in ':' asks for is asked, though it has no verb."""
     asking = False
     for number, line in enumerate(lines):
         mine = [c for c in clauses if c.line == number]
+        for clause in mine if _BULLET.match(line) else ():
+            clause.item = True
         if asking and mine and _BULLET.match(line):
             mine[0].tokens[0].tags.add(Cue.REQUEST)
             continue
@@ -272,7 +275,7 @@ _TURNS_ANYWHERE = frozenset({"but", "mais", "however", "cependant", "toutefois"}
 
 def _part(clause: Clause, tokens: list[Token], first: bool) -> Clause:
     turn = (first or tokens[0].text in _TURNS_ANYWHERE) and tokens[0].text in CONTRAST
-    return Clause(tokens, clause.sentence, clause.line, clause.question, clause.exclaimed, turn)
+    return Clause(tokens, clause.sentence, clause.line, clause.question, clause.exclaimed, turn, clause.item)
 
 
 _COORDINATORS = frozenset({"und", "and", "et", "en", "sowie", "evenals", "alsook"})

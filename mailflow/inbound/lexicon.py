@@ -377,13 +377,15 @@ WORDS: dict[Cue, Words] = {
     },
     Cue.SELF_ADDRESS: {
         "fr": ("cette adresse", "cette adresse mail", "cette adresse e-mail", "mon adresse", "à moi", "ici",
-               "mon adresse mail", "mon adresse e-mail", "mon adresse email", "mon e-mail"),
+               "mon adresse mail", "mon adresse e-mail", "mon adresse email", "mon e-mail", "la présente adresse",
+               "notre adresse mail", "notre adresse e-mail", "cette même adresse"),
         "nl": ("dit adres", "dit e-mailadres", "dit mailadres", "mijn adres", "naar mij", "mijn e-mailadres",
-               "mijn mailadres", "mijn emailadres"),
+               "mijn mailadres", "mijn emailadres", "ons e-mailadres", "ons mailadres", "dit zelfde adres"),
         "en": ("this address", "this email address", "this e-mail address", "my address", "to me", "here",
-               "my email address", "my e-mail address", "my email"),
+               "my email address", "my e-mail address", "my email", "our email address", "this same address"),
         "de": ("diese adresse", "diese e-mail-adresse", "diese mailadresse", "meine adresse", "an mich",
-               "meine e-mail-adresse", "meine mailadresse", "meine emailadresse", "meine e-mail adresse"),
+               "meine e-mail-adresse", "meine mailadresse", "meine emailadresse", "meine e-mail adresse",
+               "unsere e-mail-adresse", "unsere mailadresse", "diese e-mail adresse"),
     },
     Cue.ELSEWHERE: {
         "fr": ("mon comptable", "ma comptable", "notre comptable", "mon collègue", "ma collègue", "notre service",
@@ -541,13 +543,16 @@ WORDS: dict[Cue, Words] = {
     },
     Cue.PREFER: {
         "fr": ("préfère", "préférerais", "préférons", "préférerions", "plutôt", "de préférence", "mieux",
-               "serait mieux", "passer à", "passer en", "basculer", "à la place"),
+               "serait mieux", "passer à", "passer en", "basculer", "à la place", "plus pratique",
+               "plus commode", "plus simple"),
         "nl": ("liever", "verkies", "verkiezen", "bij voorkeur", "voorkeur", "liefst", "het liefst", "beter",
-               "zou beter zijn", "overschakelen", "overschakelen naar", "omzetten naar", "in de plaats"),
+               "zou beter zijn", "overschakelen", "overschakelen naar", "omzetten naar", "in de plaats", "handiger",
+               "praktischer", "eenvoudiger"),
         "en": ("prefer", "rather", "would prefer", "preferably", "preference", "switch to", "switch me to",
-               "change to", "change me to", "move me to", "put me on", "instead", "move to"),
+               "change to", "change me to", "move me to", "put me on", "instead", "move to", "more practical",
+               "more convenient", "better", "easier", "handier"),
         "de": ("lieber", "bevorzuge", "bevorzugen", "vorzugsweise", "am liebsten", "umstellen", "umstellen auf",
-               "stattdessen", "umgestellt werden"),
+               "stattdessen", "umgestellt werden", "praktischer", "bequemer", "besser", "einfacher"),
     },
     Cue.ONLY: {
         "fr": ("seulement", "uniquement", "juste", "que", "ne recevoir qu'", "ne recevoir que", "n'en recevoir qu'",
@@ -876,6 +881,8 @@ SEPARABLE: dict[tuple[str, str], str] = {
     **{(verb, particle): Cue.PREFER for verb in ("changer", "changez", "modifier", "modifiez")
        for particle in ("en", "pour")},
     **{(verb, "op"): Cue.PREFER for verb in ("zet", "zetten")},
+    # "take this address off your list", "leave me out of these mails"
+    **{(verb, "off"): "remove" for verb in ("take", "get", "strike", "cross")},
 }
 
 # Month names, folded, in the four languages (and Austria's 'Jänner'): a date's words, not a sentence's end.

@@ -127,6 +127,13 @@ class Context:
         return _customers_beside(self.clauses)
 
     @cached_property
+    def sole_customer(self) -> str | None:
+        """The customer number of a message that writes one only ('Customer no.: DL2876543' above the invoice
+        asked for, 'Notre numéro de client est le DL2406173' below the list): the one of every document asked."""
+        found = {t.value.upper() for c in self.clauses for t in c.tokens if t.tags == {Cue.CUSTOMER} and t.value}
+        return found.pop() if len(found) == 1 else None
+
+    @cached_property
     def about(self) -> set[str]:
         """What the message and the subject of the mail it answers name: what it may be about."""
         return self.written | {tag for clause in self.subject for tag in clause.tags()}
@@ -338,6 +345,14 @@ def _names_nothing(clause: Clause) -> bool:
     return not clause.tags() & _OBJECTS and not _unknown_words(clause)
 
 
+def _sent_by_mail(clause: Clause, index: int, ctx: Context) -> bool:
+    """'…la facture F2026/0098 (client DL2318842). Savez-vous me l'envoyer par mail ?': right after a document
+    named, 'par mail' is how it should come, not a thing asked for."""
+    named = {tag for t in clause.tokens if "by-mail" not in t.tags for tag in t.tags} & _OBJECTS
+    before = [c for c in ctx.clauses[:index] if not _customer_only(c)]
+    return not named and not _unknown_words(clause) and bool(before) and bool(before[-1].numbers())
+
+
 def _means_the_list(clause: Clause, index: int, ctx: Context) -> bool:
     """'Send it to me' right after asking what one can do by mail wants that list, not the invoice answered."""
     referent = _referent(index, ctx) if _names_nothing(clause) else set()
@@ -362,6 +377,8 @@ _KEYWORD_TAIL = {Cue.NUMBER, Cue.REQUEST, Cue.GREETING, Cue.CLOSING, Cue.DOCUMEN
 # ('One email per invoice suits us fine, don't change anything': how it is, and to stay so)
 _KEYWORD_VETOES = frozenset({Cue.NEGATION, Cue.WHY, Cue.THANKS, Cue.STATEMENT, Cue.QUESTION, Cue.COMPLAINT,
                              Cue.HYPOTHESIS, Cue.NEVER_GOT, Cue.CANCEL, Cue.KEEP, Cue.DENIED})
+# "Alors hebdomadaire svp", "dann bitte monatlich", "Doe dan maar maandelijks": the answer to a choice offered
+_THEN = frozenset({"alors", "donc", "bon", "dann", "also", "dan", "doe", "maar", "then", "so", "ok", "okay", "oke"})
 _MAX_OTHER_WORDS = 2  # "STOP please" is a command; "Stop by our office tomorrow" is a sentence
 
 
@@ -435,7 +452,7 @@ def _on_topic(rule: Rule, ctx: Context) -> bool:
 
 def _keyword_line(rule: Rule, command: Command, sentence: Clause) -> list[Token] | None:
     """The sentence opens with the command's word and says little else: 'STOP merci', 'Duplicata F… svp'."""
-    content = [t for t in sentence.tokens if not t.tags & _LEADING]
+    content = [t for t in sentence.tokens if not t.tags & _LEADING and t.text not in _THEN]
     if not content or not content[0].tags & rule.needs[0]:
         return None
     rest = content[1:]
@@ -529,16 +546,33 @@ def _documents(rule: Rule, clause: Clause, index: int, ctx: Context) -> tuple[tu
     if own:
         return tuple(dict.fromkeys(own)), 0.0
     tags = clause.tags()
-    if tags & {Cue.OTHER_DOCUMENTS} or (not tags & _DOCUMENTS and not _names_nothing(clause)):
+    if tags & {Cue.OTHER_DOCUMENTS} or (not tags & _DOCUMENTS and not _names_nothing(clause)
+                                         and not _sent_by_mail(clause, index, ctx)):
         return None
     if not tags & _DOCUMENTS and _referent(index, ctx) & _LINKS:
         return None
+    added = _added(clause, index, ctx)
+    if Cue.THIS_DOCUMENT in tags and added and ctx.answered:
+        return tuple(dict.fromkeys([*ctx.answered, *added])), 0.0
     answered = 0.0 if Cue.THIS_DOCUMENT in tags else 0.1  # "this invoice" is the one of the mail answered
     for cost, numbers in ((0.05, _sentence_numbers(clause, index, ctx)), (0.1, _body_numbers(index, ctx)),
                           (answered, [n for c in ctx.subject for n in c.numbers()] or list(ctx.answered))):
         if numbers:
             return tuple(dict.fromkeys(numbers)), cost + (0.2 if len(set(numbers)) > 3 else 0.0)
     return ((), 0.0) if rule.keyword else None
+
+
+# "…celle-ci, ainsi que celle du mois dernier, la F2026-0088", "deze, samen met die van vorige maand": one more
+_ADDING = (("ainsi", "que"), ("de", "meme", "que"), ("as", "well", "as"), ("along", "with"), ("together", "with"),
+           ("samen", "met"), ("evenals",), ("alsook",), ("sowie",), ("zusammen", "mit"), ("ebenso", "wie"))
+
+
+def _added(clause: Clause, index: int, ctx: Context) -> list[str]:
+    """The numbers of what the rest of the sentence adds to 'this one', from its 'as well as' on."""
+    rest = list(takewhile(lambda c: c.sentence == clause.sentence, ctx.clauses[index + 1:]))
+    words = [tuple(t.text for t in c.tokens[:3]) for c in rest]
+    start = next((i for i, w in enumerate(words) if any(w[:len(a)] == a for a in _ADDING)), None)
+    return [] if start is None else [n for c in rest[start:] for n in c.numbers()]
 
 
 def _listed(clause: Clause, index: int, ctx: Context) -> list[str]:
@@ -574,9 +608,18 @@ def _body_numbers(index: int, ctx: Context) -> list[str]:
 
 
 def _nearest_before(clauses: list[Clause], index: int, ctx: Context) -> list[str]:
+    """The numbers of the nearest clause before that names some; of a list's items, those of the whole list
+    ('- facture F2026-0311', '- note de crédit C2026-0027', then 'merci de nous en transmettre une copie')."""
     earlier = {id(c) for c in ctx.clauses[:index]}
     named = [c for c in clauses if id(c) in earlier and c.numbers()]
-    return named[-1].numbers() if named else []
+    if not named:
+        return []
+    last = named[-1]
+    if not last.item:
+        return last.numbers()
+    at = ctx.clauses.index(last)
+    items = list(takewhile(lambda c: c.item, reversed(ctx.clauses[:at + 1])))
+    return [n for c in reversed(items) for n in c.numbers()]
 
 
 def _built(command: Command, rule: Rule, clause: Clause, tokens: list[Token],
@@ -650,7 +693,7 @@ def _each_document(intent: Intent, ctx: Context) -> list[Intent]:
     the customer number written beside it, if any."""
     if intent.name is not CommandName.DUPLICATE or not intent.args:
         return [intent]
-    return [replace(intent, args=(number,), customer=ctx.beside.get(number) or intent.customer)
+    return [replace(intent, args=(number,), customer=ctx.beside.get(number) or intent.customer or ctx.sole_customer)
             for number in intent.args]
 
 

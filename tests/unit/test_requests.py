@@ -337,3 +337,50 @@ def test_but_turns_to_something_else_wherever_it_stands() -> None:
     assert acted(text, NOTICE, echo=True) == [("login", ())]
     assert acted("je n'arrive plus à me reconnecter, la session a expiré. Tu peux m'envoyer un lien ?", NOTICE,
                  echo=True) == [("login", ())]
+
+
+def test_one_customer_number_written_is_that_of_every_document_asked() -> None:
+    text = ("Customer no.: DL2876543\nInvoice: F2026-0256\n\nPlease send us a duplicate of the above invoice, the "
+            "original never arrived.")
+    reading = read_requests("Duplicate invoice", text)
+    assert [(i.args, i.customer) for i in reading.intents if i.decision is Decision.ACT] == [
+        (("F2026-0256",), "DL2876543")]
+
+
+def test_a_copy_of_the_documents_listed_above() -> None:
+    text = ("Notre fiduciaire nous réclame ces pièces :\n\n- facture F2026-0311\n- note de crédit C2026-0027\n\n"
+            "Merci de bien vouloir nous en transmettre une copie à la présente adresse.")
+    assert [args for _, args in acted(text)] == [("F2026-0311",), ("C2026-0027",)]
+
+
+def test_this_one_as_well_as_another() -> None:
+    text = "Pourriez-vous nous transmettre celle-ci en PDF, ainsi que celle du mois dernier, la F2026-0088 ?"
+    assert [args for _, args in acted(text, NOTICE, echo=True, answered=("F2026-0042",))] == [
+        ("F2026-0042",), ("F2026-0088",)]
+
+
+def test_sent_by_mail_right_after_the_document_named() -> None:
+    text = "Je n'ai jamais reçu la facture F2026/0042 (client DL2123456). Savez-vous me l'envoyer par mail svp ?"
+    assert acted(text) == DUPLICATE
+
+
+def test_try_again_after_a_duplicate_without_its_attachment() -> None:
+    subject = "Re: DUPLICATE: invoice F2026-0042"
+    assert acted("The attachment is missing. Could you try again please?", subject, echo=True,
+                 answered=("F2026-0042",)) == DUPLICATE
+    # after a notice, 'try again' is something else
+    assert acted("Could you try again please?", NOTICE, echo=True, answered=("F2026-0042",)) == []
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Merci pour les explications. Alors mensuel svp.", "monthly"),
+    ("Danke für die Info. Dann bitte wöchentlich.", "weekly"),
+    ("Bedankt voor de uitleg. Doe dan maar dagelijks.", "daily"),
+    ("A daily summary would be far more practical for us.", "daily"),
+])
+def test_a_rhythm_chosen_after_an_answer(text: str, expected: str) -> None:
+    assert acted(text, "Re: Your request by mail", echo=True) == [("frequency", (expected,))]
+
+
+def test_take_this_address_off_the_list() -> None:
+    assert acted("Please take this address off your notification list.", NOTICE, echo=True) == [("stop", ())]
