@@ -241,12 +241,12 @@ def request_scores(results: Iterable[RequestResult]) -> dict[tuple[str, str], Re
     return scores
 
 
-TUNABLE = ("tuned", "blind1", "blind2", "blind3")
+TUNABLE = ("tuned", "blind1", "blind2", "blind3", "blind4")
 
 
 def print_requests(verbose: bool) -> None:
     """The figures per part and language; with `verbose`, the failures of the parts one may tune on (tuned,
-    blind1, blind2 and blind3; never the held-out part's nor blind4's)."""
+    and the blind sets once measured; never the held-out part's)."""
     results = request_results(reply_cases())
     scores = request_scores(results)
     print(f"requests read in {len(results)} replies (tests/corpus/replies):")
