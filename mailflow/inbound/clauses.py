@@ -525,9 +525,10 @@ def _tag_numbers(tokens: list[Token]) -> None:
 
 def _after_customer_word(before: list[Token]) -> bool:
     """'client DL5765432', 'customer no. DL8800456', 'Kunden-Nr. DL…': a customer word, perhaps with a mark."""
-    if before and Cue.CUSTOMER in before[-1].tags:
+    if before and Cue.CUSTOMER in before[-1].tags and not before[-1].value:  # 'DL2311450 / F2026-0034': a pair
         return True
-    return len(before) == 2 and Cue.CUSTOMER in before[0].tags and Cue.NUMBER_MARK in before[1].tags
+    return (len(before) == 2 and Cue.CUSTOMER in before[0].tags and not before[0].value
+            and Cue.NUMBER_MARK in before[1].tags)
 
 
 _PARTICLE_REACH = 8  # words between a separable verb and its particle ("meld me graag af voor…")

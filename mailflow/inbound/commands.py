@@ -288,8 +288,9 @@ register(Command(
                               "activatielink", "activeer", "activatiemail", "activ*"),
                        "de": ("aktivierung", "aktivieren", "einladung", "registrierung", "registrieren",
                               "aktivierungslink", "freischaltung", "freischalten", "aktivier*")},
-        "code": {"en": ("code", "activation code"), "fr": ("code", "code d'activation"),
-                 "nl": ("code", "activatiecode", "*code"), "de": ("code", "aktivierungscode", "*code")},
+        "code": {"en": ("code", "activation code", "codes"), "fr": ("code", "code d'activation", "codes"),
+                 "nl": ("code", "activatiecode", "*code", "*codes"),
+                 "de": ("code", "aktivierungscode", "*code", "*codes")},
     },
     rules=(
         # "Die PDF-Datei fehlt im Anhang. Bitte nochmal senden.": again the document, not the invitation
@@ -402,10 +403,15 @@ register(Command(
                          "nog een keer proberen", "proberen"),
                   "de": ("probieren", "versuchen", "erneut versuchen", "nochmal probieren", "noch einmal versuchen",
                          "probieren sie es")},
+        # "Bedankt voor het duplicaat. Mag ik hetzelfde voor F2026-0063?": what was done, for other documents
+        "same": {"en": ("the same", "same thing", "likewise"), "fr": ("la même chose", "de même", "idem", "pareil"),
+                 "nl": ("hetzelfde", "hetzelfde doen", "idem", "net zo"),
+                 "de": ("dasselbe", "das gleiche", "das selbe", "ebenso", "genauso")},
     },
     rules=(
         rule("keyword", 1.0, {"keyword:duplicate"}, keyword=True),
         rule("try-again", 0.9, ASKS, {"retry"}, topic={"keyword:duplicate"}, off_topic={Cue.LINK}),
+        rule("same-for-others", 0.85, {"same"}, {Cue.NUMBER}, ASKS, topic={"keyword:duplicate"}),
         rule("ask-to-send", 0.95, ASKS, {Cue.SEND}),
         rule("ask-for-copy", 0.95, ASKS | {Cue.GET}, {"copy"}),
         rule("copy-of-number", 0.85, {"copy"}, {Cue.NUMBER}),
@@ -633,6 +639,14 @@ register(Command(
     words={
         KEYWORD: {"en": ("code", "activation code"), "fr": ("code", "code d'activation", "code activation"),
                   "nl": ("code", "activeringscode", "activatiecode"), "de": ("code", "aktivierungscode")},
+        "code": {"en": ("codes", "activation codes"), "fr": ("codes", "codes d'activation"),
+                 "nl": ("codes", "activatiecodes", "activeringscodes"),
+                 "de": ("codes", "aktivierungscodes")},
+        # what the code is for: "pour repasser au sans-papier" says no 'sans' (no negation), no paper
+        "paperless": {"en": ("paperless", "paper-free", "paper free"),
+                      "fr": ("sans papier", "zéro papier", "zero papier"),
+                      "nl": ("papierloos", "papierloze", "papiervrij"),
+                      "de": ("papierlos", "papierlose", "papierlosen", "papierloses", "papierfrei")},
         # a code is made, not sent again: "générer un nouveau code", "een nieuwe code aanmaken"
         "make": {"en": ("generate", "create", "issue", "make"),
                  "fr": ("générer", "créer", "établir", "émettre", "générez", "créez"),
@@ -641,9 +655,11 @@ register(Command(
     },
     rules=(
         rule("keyword", 1.0, {"keyword:code"}, keyword=True),
-        rule("ask-for-code", 0.9, {"keyword:code"}, ASKS, {Cue.SEND, Cue.GET, Cue.AGAIN, Cue.NEW, "make"}),
-        # "… le code reçu n'est plus valable. Pourriez-vous nous en générer un nouveau ?"
-        rule("another-one", 0.85, ASKS, {Cue.NEW, "make"}, refers={"code"}),
+        rule("ask-for-code", 0.9, {"keyword:code", "code"}, ASKS, {Cue.SEND, Cue.GET, Cue.AGAIN, Cue.NEW, "make"}),
+        # "… le code reçu n'est plus valable. Pourriez-vous nous en générer un nouveau ?", "Can we get a new one?"
+        # in a message about the code, naming nothing else
+        rule("another-one", 0.85, ASKS, {Cue.NEW, "make"}, topic={"code", "keyword:code"},
+             vetoes={Cue.DOCUMENT, Cue.NUMBER, "copy", Cue.LINK, "login", Cue.MAIL, Cue.SUMMARY, "activation"}),
     ),
     vetoes=frozenset({Cue.COMPLAINT, Cue.PAYMENT, Cue.CONTRACT, Cue.ELSEWHERE, Cue.NEVER_GOT, "login", "password"}),
 ))

@@ -576,11 +576,13 @@ def _added(clause: Clause, index: int, ctx: Context) -> list[str]:
 
 
 def _listed(clause: Clause, index: int, ctx: Context) -> list[str]:
-    """'…the following documents:' then '- invoice F2026-0042' lines: the numbers of the list below."""
-    if Cue.LIST_INTRO not in clause.tags():
+    """'…the following documents:' then '- invoice F2026-0042' lines: the numbers of the list below ('For the
+    following we miss the PDFs, could you send duplicates please:' says it in another clause of its sentence)."""
+    sentence = [(i, c) for i, c in enumerate(ctx.clauses) if c.sentence == clause.sentence]
+    if not any(Cue.LIST_INTRO in c.tags() for _, c in sentence):
         return []
     numbers: list[str] = []
-    for item in ctx.clauses[index + 1:]:
+    for item in ctx.clauses[sentence[-1][0] + 1:]:
         if _customer_only(item):  # '- F2026-0108 (client DL5765432)': the brackets make a clause of their own
             continue
         if not item.numbers() or _unknown_words(item):
@@ -590,7 +592,8 @@ def _listed(clause: Clause, index: int, ctx: Context) -> list[str]:
 
 
 def _customer_only(clause: Clause) -> bool:
-    return bool(clause.tokens) and all(t.tags & {Cue.CUSTOMER, Cue.NUMBER_MARK} for t in clause.tokens)
+    """'(client DL5765432)', '(credit note)': what an item of a list is, beside its number."""
+    return bool(clause.tokens) and all(t.tags & {Cue.CUSTOMER, Cue.NUMBER_MARK, Cue.DOCUMENT} for t in clause.tokens)
 
 
 def _sentence_numbers(clause: Clause, index: int, ctx: Context) -> list[str]:

@@ -384,3 +384,26 @@ def test_a_rhythm_chosen_after_an_answer(text: str, expected: str) -> None:
 
 def test_take_this_address_off_the_list() -> None:
     assert acted("Please take this address off your notification list.", NOTICE, echo=True) == [("stop", ())]
+
+
+def test_pairs_of_customer_and_document_numbers_under_a_request() -> None:
+    text = ("For the following we miss the PDFs, could you send duplicates please:\n\n"
+            "DL2123456 / F2026-0042\nDL5000001 - C2026-0003 (credit note)\n")
+    reading = read_requests("Duplicates", text)
+    assert [(i.args, i.customer) for i in reading.intents if i.decision is Decision.ACT] == [
+        (("F2026-0042",), "DL2123456"), (("C2026-0003",), "DL5000001")]
+
+
+def test_the_same_for_other_documents_after_a_duplicate() -> None:
+    subject = "RE: DUPLICAAT: factuur F2026-0042"
+    assert [args for _, args in acted("Bedankt. Mag ik hetzelfde voor F2026-0043 en F2026-0044?", subject,
+                                      echo=True)] == [("F2026-0043",), ("F2026-0044",)]
+
+
+@pytest.mark.parametrize("text", [
+    "The activation code from your letter (for paperless invoices) is refused as expired. Can we get a new one?",
+    "Wir bitten um Übersendung eines neuen Aktivierungscodes.",
+    "Pouvez-vous m'envoyer un nouveau code d'activation pour passer au sans-papier ?",
+])
+def test_another_activation_code(text: str) -> None:
+    assert acted(text, "Re: Your request by mail", echo=True) == [("code", ())]
