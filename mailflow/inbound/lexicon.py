@@ -634,18 +634,21 @@ WORDS: dict[Cue, Words] = {
                "mfg", "lg", "vg", "gruß", "grüße", "herzliche grüße", "schöne grüße", "vielen dank im voraus"),
     },
     Cue.HYPOTHESIS: {
-        "fr": ("si", "au cas où", "dans le cas où", "si jamais", "éventuellement"),
-        "nl": ("als", "indien", "mocht", "ingeval", "eventueel"),
-        "en": ("if", "in case", "whether", "should i need", "eventually"),
-        "de": ("wenn", "falls", "sofern", "ob", "eventuell", "gegebenenfalls"),
+        # "si je réponds STOP à ce mail, est-ce que…": the way of replying named is a condition too
+        "fr": ("si", "au cas où", "dans le cas où", "si jamais", "éventuellement", "si je réponds"),
+        "nl": ("als", "indien", "mocht", "ingeval", "eventueel", "als ik antwoord", "als ik reageer"),
+        "en": ("if", "in case", "whether", "should i need", "eventually", "if i reply", "when i reply"),
+        "de": ("wenn", "falls", "sofern", "ob", "eventuell", "gegebenenfalls", "wenn ich antworte"),
     },
     Cue.CONTRACT: {
-        "fr": ("contrat", "leasing", "location", "véhicule", "voiture", "abonnement", "prélèvements"),
+        # the lease's other services ("the login for the fuel card website"): not mailflow's
+        "fr": ("contrat", "leasing", "location", "véhicule", "voiture", "abonnement", "prélèvements",
+               "carte carburant", "carte essence"),
         "nl": ("contract", "leasing", "huurcontract", "wagen", "auto", "voertuig", "abonnement",
-               "domiciliëring", "overeenkomst"),
-        "en": ("contract", "lease", "leasing", "vehicle", "car", "subscription", "agreement", "debit"),
+               "domiciliëring", "overeenkomst", "tankkaart"),
+        "en": ("contract", "lease", "leasing", "vehicle", "car", "subscription", "agreement", "debit", "fuel card"),
         "de": ("vertrag", "leasing", "leasingvertrag", "fahrzeug", "auto", "wagen", "abonnement", "abo",
-               "lastschriften", "dauerauftrag"),
+               "lastschriften", "dauerauftrag", "tankkarte"),
     },
     # "The invoice" in a reply to the notice of one invoice is that one (the same words are DOCUMENT too)
     Cue.THIS_DOCUMENT: {
@@ -759,15 +762,18 @@ WORDS: dict[Cue, Words] = {
     Cue.CANCEL: {
         "fr": ("oubliez ma", "oubliez mon", "oubliez mes", "oubliez ce", "oubliez cette", "ignorez ma",
                "ignorez mon", "ignorez mes", "ignorez ce", "ignorez cette", "n'en tenez pas compte",
-               "ne tenez pas compte", "laissez tomber", "annulez ma demande", "ma demande est annulée"),
+               "ne tenez pas compte", "laissez tomber", "annulez ma demande", "ma demande est annulée",
+               "pas besoin de", "inutile de"),
         "nl": ("vergeet mijn", "vergeet het", "negeer mijn", "negeer", "laat maar", "laat maar zitten",
-               "mijn vraag vervalt", "mag u negeren", "mag genegeerd worden"),
+               "mijn vraag vervalt", "mag u negeren", "mag genegeerd worden", "hoeft niet", "hoeven niet"),
         "en": ("forget my", "forget about my", "forget that", "ignore my", "ignore that", "please ignore",
                "disregard", "please disregard", "never mind", "nevermind", "cancel my request", "cancel that",
-               "scratch that"),
+               "scratch that", "don't need to", "do not need to", "no need to"),
         "de": ("vergessen sie meine", "vergessen sie die", "vergessen sie das", "vergessen sie es",
                "ignorieren sie meine", "ignorieren sie", "bitte ignorieren", "hat sich erledigt", "gegenstandslos",
-               "ziehe ich zurück", "vergiss es"),
+               "ziehe ich zurück", "vergiss es",
+               # not to be done: "Sie müssen … nicht schicken" ("ich brauche … nicht mehr" may be about the mails)
+               "nicht nötig", "brauchen sie nicht", "müssen sie nicht"),
     },
     # The documents just named, counted: "Can you resend all three?"
     Cue.THESE: {

@@ -407,3 +407,12 @@ def test_the_same_for_other_documents_after_a_duplicate() -> None:
 ])
 def test_another_activation_code(text: str) -> None:
     assert acted(text, "Re: Your request by mail", echo=True) == [("code", ())]
+
+
+@pytest.mark.parametrize("text", [
+    "You don't need to send the activation link again, my colleague activated the account yesterday.",
+    "The login for the fuel card website doesn't work any more. Who do we call about that?",
+    "Une question : si je réponds STOP à ce mail, est-ce que je recevrai encore mes factures par courrier ?",
+])
+def test_not_to_be_done_another_service_or_a_condition(text: str) -> None:
+    assert acted(text, NOTICE, echo=True) == []
