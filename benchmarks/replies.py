@@ -31,9 +31,11 @@ def replies_dir() -> Path:
 # Files written by other people who never saw the reader nor the other cases, each a part of its own whatever
 # its ids. The first set was measured once (73.4 %, 4 actions on non-requests) and then read to learn what kinds
 # of mail the reader missed: it is tuning material since. The second was written after that, measured once on
-# the reader of the time (86.4 %, 4 actions on non-requests) and then read in turn: tuning material too. The
-# third was written after that and is only ever measured, its failures never listed.
-BLIND_PARTS = {"-blind.txt": "blind1", "-blind2.txt": "blind2", "-blind3.txt": "blind3", "-blind4.txt": "blind4"}
+# the reader of the time (86.4 %, 4 actions on non-requests) and then read in turn: tuning material too. So were
+# the third (79.3 %, 3 actions) and the fourth (82.1 %, 4 actions). The newest is only ever measured, its failures
+# never listed (`TUNABLE` below names the parts whose failures are).
+BLIND_PARTS = {"-blind.txt": "blind1", "-blind2.txt": "blind2", "-blind3.txt": "blind3", "-blind4.txt": "blind4",
+               "-blind5.txt": "blind5"}
 
 
 def part(case_id: str, source: str = "") -> str:

@@ -23,8 +23,11 @@ _EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
 _NUMBER = (r"(?<![\w@/.\-])(?:[A-Za-z]{1,5}[-/.]?|[A-Z]{1,2}\s(?=\d{4}))\d{2,}(?:(?:[-/._]|\s(?=\d{3,}))\d+)*"
            r"(?![\w@]|[-/.]\w)")
 _DIGITS = r"\d{5,}(?:[-/.]\d+)*"
+# "…ne me convient pas : je préfère…" turns to another clause; "Rechnung: F2026-0256", "Kundennr.: DL2876543" name a
+# number, and a colon at the end of a line opens a list
+_COLON = r":\s+(?![A-Za-z]{0,5}[\s/.-]?\d)"
 _SCANNER = re.compile(rf"(?P<url>{_URL})|(?P<email>{_EMAIL})|(?P<number>{_NUMBER})|(?P<digits>{_DIGITS})"
-                      r"|(?P<word>[^\W_]+|[#°])|(?P<stop>[.!?;]+)|(?P<pause>[,()\u2013\u2014]|\s-\s)")
+                      r"|(?P<word>[^\W_]+|[#°])|(?P<stop>[.!?;]+)|(?P<pause>[,()\u2013\u2014]|\s-\s|" + _COLON + ")")
 _GROUPS = re.compile(r"[A-Z]+|\d+")
 # Customer numbers as every mail of ours prints them ("Numéro de client: DL2123456"): the issuers' prefixes (DL2,
 # DL5) and a serial. One written beside a document number ("F2026-0077 – DL7001234") says where to look.

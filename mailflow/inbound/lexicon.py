@@ -520,10 +520,10 @@ WORDS: dict[Cue, Words] = {
                "keinerlei", "keine neuen"),
     },
     Cue.INSTEAD: {
-        "fr": ("au lieu de", "au lieu d'", "plutôt que", "à la place de", "plutôt qu'"),
-        "nl": ("in plaats van", "i.p.v", "ipv", "eerder dan"),
+        "fr": ("au lieu de", "au lieu d'", "plutôt que", "à la place de", "plutôt qu'", "mieux que", "mieux qu'"),
+        "nl": ("in plaats van", "i.p.v", "ipv", "eerder dan", "liever dan", "beter dan", "handiger dan"),
         "en": ("instead of", "rather than", "in place of", "than"),
-        "de": ("statt", "anstatt", "anstelle", "an stelle", "statt einer"),
+        "de": ("statt", "anstatt", "anstelle", "an stelle", "statt einer", "lieber als", "besser als"),
     },
     Cue.SUFFICE: {
         "fr": ("suffit", "suffira", "suffirait", "suffisant", "suffisante", "ça me va", "me convient",

@@ -361,11 +361,12 @@ def _means_the_list(clause: Clause, index: int, ctx: Context) -> bool:
 
 def _referent(index: int, ctx: Context) -> set[str]:
     """What 'it' stands for: the tags of the nearest earlier clause naming something, else the subject's
-    (an activation link before a document: the invitation's subject names both)."""
+    (an activation link before a document: the invitation's subject names both). An activation code named is
+    the code, though its word speaks of activation too ('een activatiecode: kunnen jullie er ons één sturen')."""
     for earlier in reversed(ctx.clauses[:index]):
         named = earlier.tags() & _OBJECTS
         if named:
-            return named
+            return {"code"} if "code" in named else named
     subject = {tag for clause in ctx.subject for tag in clause.tags()}
     return subject & _LINKS or subject & _OBJECTS
 
@@ -514,13 +515,17 @@ def _args(rule: Rule, command: Command, clause: Clause, index: int,
     return _documents(rule, clause, index, ctx)
 
 
+_LEFT_WITHIN = 5  # words after 'rather than' where the rhythm left is written ('than a separate mail for every…')
+
+
 def _frequency(clause: Clause) -> str | None:
-    """The one frequency a clause asks for; one written just after 'instead of' is the one it leaves, and so
-    are those right after it ('statt jedes Mal einzeln', 'i.p.v. telkens apart')."""
+    """The one frequency a clause asks for; the first one written soon after 'instead of' or 'rather than' is the
+    one it leaves, and so are those right after it ('statt jedes Mal einzeln', 'i.p.v. telkens apart', 'monthly
+    rather than a separate message for every invoice')."""
     wanted, window, leaving = [], 0, False
     for index, token in enumerate(clause.tokens):
         if Cue.INSTEAD in token.tags:
-            window = 3
+            window = _LEFT_WITHIN
             continue
         values = [v for v in ("immediate", "daily", "weekly", "monthly") if v in token.tags]
         if values and (window or leaving or _counted(clause.tokens[max(0, index - 2):index])):
@@ -549,7 +554,7 @@ def _documents(rule: Rule, clause: Clause, index: int, ctx: Context) -> tuple[tu
     if tags & {Cue.OTHER_DOCUMENTS} or (not tags & _DOCUMENTS and not _names_nothing(clause)
                                          and not _sent_by_mail(clause, index, ctx)):
         return None
-    if not tags & _DOCUMENTS and _referent(index, ctx) & _LINKS:
+    if not tags & _DOCUMENTS and _referent(index, ctx) & (_LINKS | {"code"}):
         return None
     added = _added(clause, index, ctx)
     if Cue.THIS_DOCUMENT in tags and added and ctx.answered:

@@ -416,3 +416,27 @@ def test_another_activation_code(text: str) -> None:
 ])
 def test_not_to_be_done_another_service_or_a_condition(text: str) -> None:
     assert acted(text, NOTICE, echo=True) == []
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Finalement le récapitulatif hebdomadaire ne me convient pas : je préfère être prévenue dès qu'une facture "
+     "est disponible.", "immediate"),
+    ("Wat de meldingen betreft: één overzicht per maand volstaat.", "monthly"),
+    ("We would prefer a single overview at the end of each month rather than a separate message for every "
+     "invoice.", "monthly"),
+    ("Un récapitulatif une fois par semaine me conviendrait mieux qu'un mail à chaque facture.", "weekly"),
+])
+def test_the_rhythm_wanted_not_the_one_left(text: str, expected: str) -> None:
+    assert acted(text, NOTICE, echo=True) == [("frequency", (expected,))]
+
+
+def test_a_colon_before_a_number_keeps_the_number_with_its_word() -> None:
+    reading = read_requests("Duplicate", "Kundennr.: DL2876543\nRechnung: F2026-0256\n\nBitte um ein Duplikat.")
+    assert [(i.args, i.customer) for i in reading.intents if i.decision is Decision.ACT] == [
+        (("F2026-0256",), "DL2876543")]
+
+
+def test_one_sent_after_naming_the_code_is_a_code() -> None:
+    text = ("Volgens jullie FAQ is daarvoor een activatiecode nodig: kunnen jullie er ons één sturen voor dit "
+            "klantnummer?")
+    assert acted(text, NOTICE, echo=True, answered=("F2026-0042",)) == [("code", ())]
