@@ -661,10 +661,14 @@ WORDS: dict[Cue, Words] = {
                *_THE_DOCUMENT["de"]),
     },
     Cue.MISHAP: {
-        "fr": ("par erreur", "par mégarde", "par accident", "sans le vouloir"),
-        "nl": ("per ongeluk", "per vergissing", "bij vergissing", "zonder het te willen"),
-        "en": ("by mistake", "by accident", "accidentally", "in error"),
-        "de": ("versehentlich", "aus versehen", "irrtümlich", "aus irrtum"),
+        # and the writer's own doubt ("I apologise if I am doing this wrong"): no complaint either
+        "fr": ("par erreur", "par mégarde", "par accident", "sans le vouloir", "si je fais mal",
+               "si je m'y prends mal", "si je me trompe"),
+        "nl": ("per ongeluk", "per vergissing", "bij vergissing", "zonder het te willen", "verkeerd doe",
+               "iets verkeerd doe", "als ik me vergis"),
+        "en": ("by mistake", "by accident", "accidentally", "in error", "doing this wrong", "doing it wrong",
+               "doing something wrong"),
+        "de": ("versehentlich", "aus versehen", "irrtümlich", "aus irrtum", "falsch mache", "etwas falsch mache"),
     },
     Cue.MAILBOX: {
         "fr": ("boîte mail", "boîte e-mail", "boîte de réception", "boîte aux lettres", "messagerie",
@@ -944,7 +948,9 @@ FUNCTION_WORDS = frozenset(w for text in (
     "now meantime meanwhile jetzt nun inzwischen zwischenzeit vorerst maintenant attendant ondertussen "
     "inmiddels nu alvast ihn ihm "
     # 'but' opens a clause of its own (CONTRAST) and names nothing
-    "but mais aber however cependant toutefois echter jedoch"
+    "but mais aber however cependant toutefois echter jedoch "
+    # modal verbs and politeness that name nothing: "Zou u mij die nog eens willen opsturen?", "bitte schön"
+    "willen wilt kan can could schön schoen else"
 ).split() for w in words_of(text))
 
 

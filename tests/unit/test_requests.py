@@ -440,3 +440,24 @@ def test_one_sent_after_naming_the_code_is_a_code() -> None:
     text = ("Volgens jullie FAQ is daarvoor een activatiecode nodig: kunnen jullie er ons één sturen voor dit "
             "klantnummer?")
     assert acted(text, NOTICE, echo=True, answered=("F2026-0042",)) == [("code", ())]
+
+
+@pytest.mark.parametrize("text", [
+    "Kunt u mij uitleggen wat ik allemaal per mail kan doen?",
+    "Is there a list somewhere of what else I can ask for just by replying to your mails?",
+    "Und was kann ich sonst noch alles per Antwortmail machen?",
+])
+def test_what_else_can_be_asked_by_mail(text: str) -> None:
+    assert acted(text, NOTICE, echo=True) == [("help", ())]
+
+
+def test_a_document_named_then_asked_for_with_a_modal_and_a_pronoun() -> None:
+    assert acted("Ik ben factuur F2026-0042 kwijt. Zou u mij die nog eens willen opsturen?") == DUPLICATE
+    assert acted("Die F2026-0042 fehlt mir. Können Sie mir die bitte schön nochmal zuschicken?") == DUPLICATE
+
+
+def test_the_writers_own_doubt_is_no_complaint() -> None:
+    activation = "RE: Your documents from Lease Services: activate your account"
+    text = ("The link says it is no longer valid. Would you be so kind as to send me a new link? I apologise if "
+            "I am doing this wrong.")
+    assert acted(text, activation, echo=True) == [("resend", ())]
