@@ -220,12 +220,13 @@ WORDS: dict[Cue, Words] = {
         "fr": ("encore", "à nouveau", "de nouveau", "une nouvelle fois", "re", "une seconde fois",
                "encore une fois", "une fois de plus", "une deuxième fois", "derechef"),
         "nl": ("nog eens", "nogmaals", "opnieuw", "nog een keer", "terug", "weer", "nog maar eens", "nog ne keer",
-               "ne keer", "nen keer", "nog 1 keer", "nog eventjes", "hernieuwd", "hernieuwde"),
+               "ne keer", "nen keer", "nog 1 keer", "nog eventjes", "hernieuwd", "hernieuwde",
+               "opnieuw sturen"),  # a keyword's phrase keeps what its words say
         "en": ("again", "once more", "one more time", "a second time", "once again", "afresh", "anew", "resent"),
         "de": ("erneut", "nochmal", "nochmals", "noch einmal", "noch mal", "wieder", "abermals", "nochmalige",
                "nochmaligen", "nochmaliges", "nochmaliger", "erneute", "erneuten", "erneuter", "neuerlich",
                "neuerliche", "neuerlichen", "neuerlicher",
-               "wiederholt", "nomol", "nomal"),
+               "wiederholt", "nomol", "nomal", "erneut senden", "nochmal senden"),
     },
     # "new" asks again only for what can be had twice (a link, a copy): "the new invoice" is another document
     Cue.NEW: {

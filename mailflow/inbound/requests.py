@@ -215,7 +215,7 @@ def _cautious(intents: list[Intent], reading: Reading) -> list[Intent]:
 
 def _read(ctx: Context, reading: Reading) -> None:
     for index, clause in enumerate(ctx.clauses):
-        _mark_positions(clause, _asked_before(index, ctx), _denied_before(index, ctx))
+        _mark_positions(clause, _asked_elsewhere(index, ctx), _denied_before(index, ctx))
         found, notes = [], []
         for command in COMMANDS.values():
             intent, note = _best(command, index, ctx)
@@ -263,8 +263,10 @@ def _alternative(clause: Clause) -> bool:
 
 
 def _joined(clause: Clause, following: Clause) -> Clause:
-    _mark_positions(following)
+    """The two clauses as one, on copies of their words: what their places mean together (a statement, an
+    imperative) must not change what the clause alone says when other commands read it."""
     joined = clause.joined(following)
+    joined.tokens = [replace(t, tags=set(t.tags)) for t in joined.tokens]
     _mark_positions(joined)
     return joined
 
@@ -287,11 +289,12 @@ _ASKS = {Cue.REQUEST, Cue.MODAL, Cue.WANT}
 _PLACED = {Cue.IMPERATIVE, Cue.QUESTION_FORM, Cue.STATEMENT, Cue.DENIED}
 
 
-def _asked_before(index: int, ctx: Context) -> bool:
-    """'Ist es möglich, das monatlich zu bekommen statt jedes Mal einzeln?': the sentence asked before this
-    clause, so its question mark is the request's."""
+def _asked_elsewhere(index: int, ctx: Context) -> bool:
+    """'Ist es möglich, das monatlich zu bekommen statt jedes Mal einzeln?', 'Ik kan de bijlage niet openen,
+    mogen jullie ze opnieuw sturen?': another clause of the sentence asks, so its question mark is the
+    request's, not this clause's."""
     clause = ctx.clauses[index]
-    return any(c.sentence == clause.sentence and c.tags() & SIGNAL for c in ctx.clauses[:index])
+    return any(c.sentence == clause.sentence and c.tags() & SIGNAL for i, c in enumerate(ctx.clauses) if i != index)
 
 
 _DENIALS = {Cue.NEGATION, Cue.COMPLAINT, Cue.WHY}

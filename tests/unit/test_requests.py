@@ -461,3 +461,16 @@ def test_the_writers_own_doubt_is_no_complaint() -> None:
     text = ("The link says it is no longer valid. Would you be so kind as to send me a new link? I apologise if "
             "I am doing this wrong.")
     assert acted(text, activation, echo=True) == [("resend", ())]
+
+
+def test_reading_one_command_does_not_change_what_another_reads() -> None:
+    # the statement of the first clause stays one, whatever joined readings other commands tried
+    text = "Hier je vous ai demandé un duplicata de la facture F2026-0081 : inutile de l'envoyer, je l'ai retrouvée."
+    assert acted(text, NOTICE, echo=True) == [] and asked(text, NOTICE, echo=True) == []
+
+
+def test_the_question_mark_belongs_to_the_clause_that_asks() -> None:
+    text = "Ik kan de bijlage niet openen, mogen jullie ze opnieuw sturen?"
+    assert acted(text, NOTICE, echo=True, answered=("F2026-0042",)) == DUPLICATE
+    activation = "RE: Uw documenten van Lease Services: activeer uw account"
+    assert acted("Uitnodiging opnieuw sturen.", activation, echo=True) == [("resend", ())]

@@ -51,6 +51,7 @@ def test_the_split_is_a_fixed_hash_of_the_case_id(results) -> None:
     assert replies.part("fr-r-001", "fr-blind2.txt") == "blind2"
     assert replies.part("fr-r-001", "fr-blind3.txt") == "blind3"
     assert replies.part("fr-r-001", "fr-blind4.txt") == "blind4"
+    assert replies.part("fr-r-001", "fr-blind5.txt") == "blind5"
 
 
 def test_nothing_is_done_for_a_message_that_asks_nothing(scores) -> None:
