@@ -62,6 +62,12 @@ _ORIGINAL_MESSAGE = re.compile(
 _SES_TYPE = re.compile(r'"notificationType"\s*:\s*"(\w+)"')
 _SES_SENDERS = re.compile(r"@(?:[\w-]+\.)*(?:amazonaws\.com|amazonses\.com)$")
 _SUCCESS = ("delivered", "relayed", "expanded")
+# RFC 3464 fields written into a plain-text report (a DSN relayed inline, as some ISPs forward their relays'
+# reports): the report's own statement, wherever the returned-original cut falls.
+_INLINE_STATUS = re.compile(r"^[ \t]*Status:[ \t]*([245]\.\d{1,3}\.\d{1,3})\b", re.IGNORECASE | re.MULTILINE)
+_INLINE_ACTION = re.compile(r"^[ \t]*Action:[ \t]*(failed|delayed|delivered|relayed|expanded)\b",
+                            re.IGNORECASE | re.MULTILINE)
+_INLINE_DIAGNOSTIC = re.compile(r"^[ \t]*Diagnostic-Code:[ \t]*(.*(?:\n[ \t]+.*)*)", re.IGNORECASE | re.MULTILINE)
 _CONTINUATION_LINES = 3
 
 
@@ -189,13 +195,25 @@ def _from_text(msg: ParsedMessage) -> Report | None:
     if not failed and not _FAILURE_WORDING.search(wording):
         return None
     diagnostic = _diagnostic_line(wording)
-    status = _best_status(None, diagnostic, wording)
+    status, action = _best_status(None, diagnostic, wording), None
+    if status is None:  # nothing coded above the cut: a DSN written out in the text says it in its fields
+        status, action, diagnostic = _inline_fields(msg.text[:_MAX_REPORT_CHARS], diagnostic)
     delayed = _DELAY_WORDING.search(msg.subject + "\n" + wording) and not (status or "").startswith("5")
-    action = "delayed" if delayed else _action_for(status)
+    action = "delayed" if delayed else action or _action_for(status)
     addresses = failed or _failed_from_headers(msg) or _addresses_in(wording, msg)
     reply_code = _reply_code(diagnostic, wording)
     found = [RecipientReport(a, action, status, diagnostic, reply_code) for a in dict.fromkeys(addresses)]
     return Report(found or [RecipientReport(None, action, status, diagnostic, reply_code)], wording)
+
+
+def _inline_fields(text: str, diagnostic: str | None) -> tuple[str | None, str | None, str | None]:
+    """Status, Action and Diagnostic-Code of RFC 3464 fields written out in a plain-text report, if any."""
+    status, action = _INLINE_STATUS.search(text), _INLINE_ACTION.search(text)
+    if status is None:
+        return None, None, diagnostic
+    coded = _INLINE_DIAGNOSTIC.search(text)
+    return (status.group(1), action.group(1).lower() if action else None,
+            _one_line(coded.group(1)) if coded else diagnostic)
 
 
 def _report_text(msg: ParsedMessage) -> str:

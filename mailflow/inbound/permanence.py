@@ -29,6 +29,7 @@ class Cause(StrEnum):
     NETWORK = "network_error"
     EXPIRED = "expired"
     SYSTEM = "system_error"
+    MAILER = "mailer_error"  # the recipient side's local delivery program (procmail, a pipe) failed
     DELAYED = "delayed"
 
 
@@ -55,7 +56,8 @@ _SPECIFIC: tuple[tuple[Cause, str], ...] = (
     (Cause.SENDER_REJECTED, r"sender (?:address )?rejected|sender verify failed|sender (?:domain|address) (?:is )?"
                             r"(?:invalid|unknown|not (?:found|allowed|valid)|must exist|does not exist)|"
                             r"domain of sender address|mail from (?:address )?(?:rejected|invalid|refused)|"
-                            r"(?:bad|invalid) sender|unverified sender|sender not (?:allowed|authorized)"),
+                            r"(?:bad|invalid) sender|unverified sender|sender not (?:allowed|authorized)|"
+                            r"\bfrom:? domain (?:is )?(?:invalid|unknown|not found)"),
     (Cause.BLOCKED, r"relay(?:ing)? (?:access )?(?:denied|not permitted|prohibited)|no relaying|"
                     r"not (?:permitted|allowed) to relay|isn'?t in my list of allowed rcpthosts|"
                     r"we do not relay|unable to relay|(?:due to|by) (?:the )?recipient'?s? (?:preferences|settings)"),
@@ -71,13 +73,13 @@ _SPECIFIC: tuple[tuple[Cause, str], ...] = (
     # Domino: "not listed in Domino Directory"; Yandex "No such user!"; and their usual variants.
     (Cause.USER_UNKNOWN, r"user(?:name)? (?:is )?unknown|unknown (?:user|recipient|local[- ]?part|mailbox|alias|"
                          r"e-?mail address)|no such (?:user|mailbox|recipient|account|person|local user|address)|"
-                         r"recipient (?:unknown|not found|does not exist|invalid)|unrouteable address|"
-                         r"no mailbox (?:here )?by that name|resolver\.adr\.(?:ex)?recip(?:ient)?notfound|"
+                         r"recipient (?:unknown|not found|does not exist|invalid)|unroute?able address|"
+                         r"no mailbox (?:here )?by that name|resolver\.adr\.(?:ex)?recip(?:ient)? ?notfound|"
                          r"recipient address rejected: access denied\. as\(|(?:account|mailbox|address|user|"
                          r"addressee) (?:that you tried to reach |you tried to reach )?(?:does not|doesn'?t|"
                          r"did not) exist|(?:user|mailbox|recipient|account|address) (?:was )?not found|"
                          r"invalid (?:recipient|mailbox|user|e-?mail address|local ?part)|"
-                         r"(?:not a valid|no valid) (?:recipient|mailbox|user|address)|addressee unknown|"
+                         r"(?:not a valid|no valid) (?:recipient|mailbox|user|address)(?!e?s? from)|addressee unknown|"
                          r"bad destination mailbox|(?:doesn'?t|does not) have an? [\w.-]+ account|"
                          r"not listed in (?:the )?(?:domino directory|public name & address book)|"
                          r"no account by that name|mailbox (?:name )?(?:not found|does not exist|unknown)|"
@@ -88,7 +90,22 @@ _SPECIFIC: tuple[tuple[Cause, str], ...] = (
                          r"address|badrcptto|no mail ?box available for this user|unknown or invalid (?:virtual )?user|"
                          # Postfix check_recipient_access and Office 365 directory-based edge blocking: this address
                          # is refused whoever sends.
-                         r"recipient address rejected: (?:access denied|invalid user|unknown user|user \S+ does not)|"
+                         r"recipient address rejected: (?:access denied|invalid[- ](?:user|recipient)|"
+                         r"unknown[- ]?user|user ?unknown|user \S+ does not)|"
+                         # The same said by smaller MTAs and providers: qmail's badrcptto/validrcptto patches,
+                         # vpopmail's vdeliver, IMail, Verizon, Cox, McAfee ("User not exist"), Notes' name
+                         # directory, and the usual variants of "no such user".
+                         r"badrecipientto|not in my validrcptto|invalid or unknown (?:virtual )?user|"
+                         r"unknown or (?:illegal|invalid) user|"
+                         r"invalid final delivery userid|not a valid [\w.-]+ (?:e-?mail )?account|"
+                         r"non-?existent (?:user|recipient|mailbox|account|address)|"
+                         r"(?:user|recipient|mailbox|account|address) (?:does )?not exists?\b|"
+                         r"(?:user|recipient|mailbox) [<(]?[^\s<>()]+[>)]? (?:was )?(?:not found|unknown)\b|"
+                         r"(?:mailbox|address|recipient) (?:is )?invalid\b|mailbox not present|"
+                         r"no (?:such )?mailbox found|"
+                         r"not present in (?:the )?(?:\w+ )?directory|no \S+ in (?:the )?name directory|"
+                         r"(?:e-?mail )?address (?:could not|couldn'?t) be found|e-?mail name is not found|"
+                         r"bad (?:recipient|destination address|address)\b|addresses were unknown|"
                          # The same in the languages of the people mailflow writes to, and a few more.
                          r"utilisateur inconnu|destinataire (?:inconnu|invalide)|adresse (?:du |d'un )?destinataire "
                          r"(?:invalide|inconnue)|adresse (?:e-?mail )?(?:inexistante|inconnue)|"
@@ -107,22 +124,50 @@ _SPECIFIC: tuple[tuple[Cause, str], ...] = (
                          r"nxdomain|nonexistentdomain|non-?existent (?:domain|host)|bad destination system|"
                          r"(?<!sender )(?<!sender address rejected: )unknown domain|unable to resolve (?:host|domain)|"
                          r"domain (?:name )?(?:does not resolve|cannot be resolved)|"
-                         r"unrouteable mail domain|name or service not known|domain (?:is )?(?:invalid|not "
+                         r"unroute?able mail domain|name or service not known|"
+                         # cPanel's Exim dnslookup router ("The account or domain may not exist, ... missing the
+                         # proper dns entries": the domain cannot be routed), and "recipient domain must exist".
+                         r"(?:account or )?domain may not exist|recipient domain must exist|"
+                         r"mail domain (?:\w+ ){0,5}is unknown|domain (?:is )?(?:invalid|not "
                          r"registered|not reachable|unreachable)|can'?t find host|domain lookup failed|"
-                         r"name service error for name=\S+ type=\w+: host not found"),
+                         r"name service error for name=\S+ type=\w+: host not found|"
+                         # Exim "all host address lookups failed permanently"; qmail "couldn't find a mail
+                         # exchanger or IP address"; Exchange "the domain name in the e-mail address is
+                         # incorrect", "could not be found in Domain Name Service"; Microsoft 365 "the domain
+                         # x couldn't be found".
+                         r"host address lookups failed permanently|couldn'?t find a mail exchanger|"
+                         r"domain name in the e-?mail address is incorrect|could not be found in (?:the )?domain "
+                         r"name (?:service|system)|domain [\w.-]+ (?:could not|couldn'?t) be found|"
+                         # Gmail "we weren't able to find the recipient domain", "DNS server returned answer with
+                         # no data"; Oracle Messaging Server "Illegal host/domain name found";
+                         # DragonFly dma "DNS lookup failure: host x not found".
+                         r"(?:weren'?t|were not) able to find the recipient domain|returned answer with no data|"
+                         r"illegal host/domain name|dns lookup failure: host"),
     # A disabled mailbox (RFC 3463 X.2.1). Gmail: "account that you tried to reach is disabled"; Yahoo: "This
     # mailbox is disabled (554.30)"; Exim/cPanel: "account has been disabled or discontinued"; i.ua: "frozen".
-    (Cause.MAILBOX_DISABLED, r"(?<!temporarily )(?:account|mailbox|user|address)(?: that you tried to reach)? "
-                             r"(?:has been |is |was )?(?:disabled|deactivated|suspended|inactive|frozen|"
-                             r"discontinued|closed|locked|expired)|(?:disabled|deactivated|suspended|inactive|expired) "
+    # "Disabled temporarily" (a receiving limit) is not closed: the negative lookahead keeps it out.
+    (Cause.MAILBOX_DISABLED, r"(?<!temporarily )(?:account|mailbox|user|address)(?: or domain)?(?: that)?(?: you "
+                             r"(?:tried|are trying) to reach)? (?:has been |is |was )?(?:currently )?(?:disabled|"
+                             r"deactivated|suspended|inactive|frozen|discontinued|closed|locked|expired|terminated|"
+                             r"archived)(?! temporar)|(?:mail )?receiving (?:is )?disabled|"
+                             # Orange "Boite du destinataire archivee. Archived recipient."
+                             r"archived (?:recipient|mailbox|account)|boite du destinataire archivee|"
+                             r"(?:disabled|deactivated|suspended|inactive|expired) "
                              r"(?:recipient|account|mailbox|user|address)|not an active (?:account|mailbox)|"
                              r"(?:user|account|mailbox) (?:is )?not active|address no longer accepts mail|"
-                             r"compte du destinataire est (?:bloqu|desactiv|supprim)"),
+                             r"compte du destinataire est (?:bloqu|desactiv|supprim)|"
+                             # Closed for disuse (Hotmail "blocked due to inactivity", EarthLink "dormant").
+                             r"dormant (?:account|mailbox)|due to inactivity|no longer in service|"
+                             r"not (?:been )?used for (?:more than )?\d+|inactive (?:e-?mail )?address|"
+                             # qmail-ldap "Mailaddress is administratively disabled"; Exchange Online 5.7.505
+                             r"administrativ\w* disabled|banned recipient"),
     (Cause.HAS_MOVED, r"\bhas moved\b|moved permanently|no longer (?:at|with|uses?) this (?:address|domain)|"
-                      r"address (?:has )?changed to"),
+                      r"address (?:has )?changed to|no longer on (?:this |the )?server"),
     # RFC 7505 null MX: the domain says it takes no mail at all.
-    (Cause.NO_MAIL_DOMAIN, r"null mx|does not accept (?:any )?(?:e-?)?mail|accepts no (?:e-?)?mail|"
+    # "Does not accept mail from x" is about the sender.
+    (Cause.NO_MAIL_DOMAIN, r"null mx|does not accept (?:any )?(?:e-?)?mail(?! from)|accepts no (?:e-?)?mail|"
                            r"mx or srv record indicated no smtp service|domain does not receive mail|"
+                           r"seems? to reject all mails?|"  # OpenSMTPD
                            r"no mx (?:records? )?(?:found )?for"),
     (Cause.MAILBOX_FULL, r"mailbox (?:is )?full|over ?quota|quota exceeded|exceeded (?:the |its |their )?"
                          r"(?:storage|quota|mailbox)|insufficient (?:system )?storage|mailbox size limit|"
@@ -147,7 +192,9 @@ _SPECIFIC: tuple[tuple[Cause, str], ...] = (
 # Wording too vague to name a cause on its own: used only when neither the wording above nor the code does.
 # RFC 5321's own text for 550 ("mailbox unavailable") is what most servers send for an unknown mailbox.
 _GENERIC: tuple[tuple[Cause, str], ...] = (
-    (Cause.USER_UNKNOWN, r"mailbox (?:unavailable|not available)|does not exist|no longer (?:valid|exists?|"
+    (Cause.USER_UNKNOWN, r"mailbox (?:is )?(?:currently )?(?:unavailable|not available)|does(?:n'?t| not) exist|"
+                         r"<[^\s<>]+@[^\s<>]+>:? (?:was )?not found|account (?:is )?(?:currently )?unavailable|"
+                         r"not our customer|no longer (?:valid|exists?|"
                          r"in use)|address (?:is )?invalid|invalid address|存在しません"),
     (Cause.BLOCKED, r"\bblocked\b|\bbanned\b|access denied|not allowed|\brefused\b|\bpolicy\b|\breject(?:ed)?\b|"
                     r"not authori[sz]ed|denied"),
@@ -176,6 +223,11 @@ _AFTER_DATA = re.compile(r"in reply to (?:end of )?data|after (?:end of )?data\b
 # about the sender or the connection, whatever the words say.
 _BEFORE_RCPT = re.compile(r"in reply to (?:mail from|helo|ehlo) command|after (?:mail from|helo|ehlo|initial "
                           r"connection)\b", re.IGNORECASE)
+# A local delivery program's output (Diagnostic-Code type x-unix; Postfix pipe "Command output:", Exim's
+# pipe transport): what procmail or a script said when it failed, often mapped from its exit status ("user
+# unknown" for EX_NOUSER), not a server's verdict on the address. A mailer error, fixed on the recipient's side.
+_FROM_PROGRAM = re.compile(r"^\s*x-unix\s*;|command output:|command died with status|"
+                           r"child process of \S+ transport returned", re.IGNORECASE)
 _PERMANENT_WORDS = re.compile(r"permanent (?:error|failure|fatal)|failed permanently|fatal error|"
                               r"i'?ve given up", re.IGNORECASE)
 _TEMPORARY_WORDS = re.compile(r"temporar(?:y|ily) (?:error|failure|problem|deferred|unavailable|rejected)|"
@@ -203,6 +255,7 @@ def judge(status: str | None, action: str | None, diagnostic: str | None, wordin
     if klass == "2":
         return Verdict(Cause.DELIVERED, False, "delivered")
     cause, rule = _staged(*_cause(status, diagnostic or "", wording), status, f"{diagnostic or ''}\n{wording}")
+    cause, rule = _from_program(cause, rule, diagnostic or "")
     if klass == "4":
         return Verdict(cause or Cause.DELAYED, False, "temporary (class 4)")
     return Verdict(cause, cause in DEAD_CAUSES, rule)
@@ -233,6 +286,14 @@ def _staged(cause: Cause | None, rule: str, status: str | None, text: str) -> tu
         return Cause.BLOCKED, "refused before RCPT TO"
     if cause in _UNKNOWN and not (status or "").startswith(("5.1.", "4.1.")) and _AFTER_DATA.search(text):
         return Cause.FILTERED, "text after DATA"
+    return cause, rule
+
+
+def _from_program(cause: Cause | None, rule: str, diagnostic: str) -> tuple[Cause | None, str]:
+    """A dead-address cause read from a local delivery program's output is that program failing (see
+    _FROM_PROGRAM); other causes (a full mailbox) it may name as well as a server would."""
+    if cause in DEAD_CAUSES and _FROM_PROGRAM.search(diagnostic):
+        return Cause.MAILER, "local delivery program"
     return cause, rule
 
 

@@ -394,3 +394,37 @@ def test_the_status_is_kept_as_reported() -> None:
 def test_kinds_are_str_enums_with_the_stored_values() -> None:
     assert [k.value for k in MessageKind] == ["bounce", "complaint", "auto_reply", "message", "command"]
     assert _classify(PERSON, envelope_from="jean@client.example").kind == "message"
+
+
+# A relay's DSN passed on as plain text by the provider in front of it: its fields come after the
+# returned-original cut (the embedded Return-Path), and are the report's own code and action.
+RELAYED_DSN_AS_TEXT = b"""Return-Path: <>
+From: MAILER-DAEMON@mx.isp.example
+To: bounces+tok@reply.portal.example.com
+Subject: Undelivered Mail Returned to Sender
+Content-Type: text/plain; charset=us-ascii
+
+I'm sorry to have to inform you that the message returned
+below could not be delivered to one or more destinations.
+
+---------------------------------
+Return-Path: <>
+From: MAILER-DAEMON@relay.isp.example (Mail Delivery System)
+Subject: Undelivered Mail Returned to Sender
+
+<late@client.example>: delivery temporarily suspended: connect to
+    mx.client.example[192.0.2.7]: server refused to talk to me: 421 Try later
+
+Final-Recipient: rfc822; late@client.example
+Action: failed
+Status: 4.0.0
+Diagnostic-Code: X-Postfix; delivery temporarily suspended: connect to
+    mx.client.example[192.0.2.7]: server refused to talk to me: 421 Try later
+"""
+
+
+def test_dsn_fields_written_in_a_text_report_give_its_status() -> None:
+    bounce = _classify(RELAYED_DSN_AS_TEXT, envelope_from="").bounce
+    assert bounce is not None
+    assert (bounce.status, bounce.action, bounce.status_class, bounce.permanent) == ("4.0.0", "failed", "4", False)
+    assert bounce.diagnostic is not None and bounce.diagnostic.startswith("X-Postfix; delivery temporarily")

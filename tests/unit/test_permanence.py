@@ -109,3 +109,61 @@ def test_each_verdict_names_its_rule() -> None:
 ])
 def test_status_class(status: str | None, action: str | None, reply: str | None, words: str, klass: str) -> None:
     assert status_class(status, action, reply, words) == klass
+
+
+@pytest.mark.parametrize(("status", "diagnostic", "cause"), [
+    # Unknown domain, as the MTAs' own sources word it.
+    (None, "The mail server could not deliver mail to x@nowhere.example. The account or domain may not exist, "
+           "they may be blacklisted, or missing the proper dns entries.", Cause.HOST_UNKNOWN),  # cPanel Exim
+    (None, "all host address lookups failed permanently", Cause.HOST_UNKNOWN),  # Exim
+    ("5.0.0", "Sorry, I couldn't find a mail exchanger or IP address. (#5.4.4)", Cause.HOST_UNKNOWN),  # qmail
+    ("5.0.0", "553 We weren't able to find the recipient domain.", Cause.HOST_UNKNOWN),  # Gmail
+    ("5.0.0", "Illegal host/domain name found", Cause.HOST_UNKNOWN),  # Oracle Messaging Server
+    ("5.0.0", "The domain name in the e-mail address is incorrect. Check the address.", Cause.HOST_UNKNOWN),
+    # Unknown mailbox, in the wordings of smaller MTAs and providers.
+    ("5.0.0", "550 <x@client.example>... User not exist", Cause.USER_UNKNOWN),
+    ("5.0.0", "550 <x@client.example>: Recipient address rejected: userunknown", Cause.USER_UNKNOWN),
+    ("5.0.0", "550 unknown or illegal user: x@client.example", Cause.USER_UNKNOWN),
+    ("5.0.0", "550 x@client.example: mailbox invalid", Cause.USER_UNKNOWN),
+    ("5.0.0", "550 The intended recipient is not a valid Client Email account", Cause.USER_UNKNOWN),
+    ("5.0.0", "550 Sorry, this recipient is in my badrecipientto list", Cause.USER_UNKNOWN),
+    ("5.0.0", "550 Requested action not taken: mailbox is unavailable", Cause.USER_UNKNOWN),
+    # Disabled or closed for good.
+    ("5.0.0", "550 Mailbox currently suspended", Cause.MAILBOX_DISABLED),
+    ("5.0.0", "550 5.1.1 <x@client.example>: inactive email address", Cause.MAILBOX_DISABLED),
+    ("5.0.0", "550 Account closed due to inactivity", Cause.MAILBOX_DISABLED),
+    ("5.0.0", "550 Mailaddress is administratively disabled", Cause.MAILBOX_DISABLED),
+    ("5.0.0", "550 5.5.0 Boite du destinataire archivee. Archived recipient.", Cause.MAILBOX_DISABLED),
+    ("5.0.0", "550 recipient no longer on server: x@client.example", Cause.HAS_MOVED),
+])
+def test_more_wordings_of_a_dead_address(status: str | None, diagnostic: str, cause: Cause) -> None:
+    verdict = judge(status, "failed", diagnostic)
+    assert (verdict.cause, verdict.permanent) == (cause, True)
+
+
+@pytest.mark.parametrize(("diagnostic", "cause"), [
+    # About the sender, though the words look like the recipient's.
+    ("550 This server does not accept mail from bad.example", None),
+    ("553 From: domain is invalid. Please provide a valid From:", Cause.SENDER_REJECTED),
+    ("554 Error: no valid recipients from 192.0.2.1", None),
+    # Held back for a while, not closed.
+    ("550 Account disabled temporarily for exceeding receiving limits", None),
+    ("550 5.1.1 Mailbox temporarily disabled", None),
+])
+def test_look_alikes_of_a_dead_address_are_not_permanent(diagnostic: str, cause: Cause | None) -> None:
+    verdict = judge("5.0.0", "failed", diagnostic)
+    assert (verdict.cause, verdict.permanent) == (cause, False)
+
+
+@pytest.mark.parametrize("diagnostic", [
+    'x-unix; procmail: Couldn\'t create "/var/spool/mail/jan": No such user',  # Diagnostic-Code type x-unix
+    "user unknown. Command output: /usr/local/bin/deliver: no such user",  # Postfix pipe(8)
+    "Child process of local_pipe transport returned 67 (could mean unknown user) from command",  # Exim
+])
+def test_a_local_delivery_program_failing_is_a_mailer_error_not_a_dead_address(diagnostic: str) -> None:
+    verdict = judge("5.1.1", "failed", diagnostic)
+    assert (verdict.cause, verdict.permanent, verdict.rule) == (Cause.MAILER, False, "local delivery program")
+
+
+def test_a_local_delivery_program_may_still_name_a_full_mailbox() -> None:
+    assert judge("5.2.2", "failed", "x-unix; procmail: Quota exceeded while writing").cause is Cause.MAILBOX_FULL
