@@ -223,8 +223,9 @@ def _results(servers: list[Server], connections: int, rounds: int, per_round: in
 
 
 def _spread(ours: list[float], theirs: list[float]) -> str:
+    """The range of the per-round ratios, then each in order: the spread between rounds is this machine's."""
     ratios = [a / b for a, b in zip(ours, theirs)]
-    return f"{min(ratios):.2f}–{max(ratios):.2f}"
+    return f"{min(ratios):.2f}–{max(ratios):.2f} ({', '.join(f'{ratio:.2f}' for ratio in ratios)})"
 
 
 def _check_stored(servers: list[Server], url: str, folder: Path) -> None:

@@ -32,7 +32,10 @@ class Signal:
         self._event = threading.Event()
 
     def set(self) -> None:
-        self._event.set()
+        # Already set: the worker has not looked yet, and will see this commit when it does. Skipping the
+        # Event's condition (a Python-level lock and notify) matters as the door's writer notifies every batch.
+        if not self._event.is_set():
+            self._event.set()
 
     def wait(self, timeout: float) -> bool:
         """Wait for a wakeup or `timeout`; True when woken. Cleared before the caller looks for work, so a
@@ -48,6 +51,8 @@ class Hub:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._waiting: dict[str, set[Signal]] = {topic: set() for topic in TOPICS}
+        self.writer_commits = 0  # commits of the SMTP door's writer, which looks for others itself
+        self._writer_version: int | None = None  # `PRAGMA data_version` on the writer's connection after its last
 
     def subscribe(self, topic: str) -> Signal:
         signal = Signal()
@@ -67,6 +72,19 @@ class Hub:
 
     def notify_all(self) -> None:
         self.notify(*TOPICS)
+
+    def writer_committed(self, data_version: int) -> None:
+        """The SMTP door's writer committed on SQLite and then read `data_version` on its own connection.
+
+        That value changes only when another connection commits, never for the writer's own commits: so the
+        writer sees other processes' commits exactly, where `ChangeWatcher` would see its own too and wake
+        every worker several times a second for nothing while mail comes in (the delivery worker's look for
+        work cost a tenth of a millisecond for each message received). The watcher leaves such spells to it.
+        """
+        if self._writer_version is not None and data_version != self._writer_version:
+            self.notify_all()  # another process (or another thread here) committed since the writer's last commit
+        self._writer_version = data_version
+        self.writer_commits += 1
 
 
 # The hub of each open database: the write sites know the database (a process-wide proxy), not the runtime.
@@ -147,8 +165,13 @@ class ChangeWatcher:
     def run(self) -> None:
         conn = sqlite3.connect(self.path, check_same_thread=False)
         try:
-            seen = _data_version(conn)
+            seen, writer_commits = _data_version(conn), self.hub.writer_commits
             while not self._stop.wait(self.interval):
+                if self.hub.writer_commits != writer_commits:
+                    # The door's writer committed meanwhile and looks for other commits itself (Hub.writer_committed).
+                    # `seen` stays: once it is quiet for an interval, every change since wakes the workers once.
+                    writer_commits = self.hub.writer_commits
+                    continue
                 now = _data_version(conn)
                 if now != seen:
                     seen = now

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import queue
 import threading
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from mailflow import events, wakeup
-from mailflow.db import is_busy, retrying
+from mailflow.db import is_busy, is_postgres, retrying
 from mailflow.errors import StorageError
 from mailflow.inbound.store import store_many, store_raw
 from mailflow.runtime import Runtime
@@ -53,9 +54,13 @@ class GroupCommitter:
         self.rt = rt
         self.max_batch = max_batch
         self.max_bytes = max_bytes
-        self._queue: list[Job] = []
-        self._wake = threading.Condition()
+        # A SimpleQueue hands each job over in C, without the Python-level locking of a Condition: submit runs
+        # on the event loop for every message, and at one connection the writer sleeps and wakes for each one.
+        self._inbox: queue.SimpleQueue[Job | None] = queue.SimpleQueue()  # None: stop once what came before is in
+        self._pending: list[Job] = []  # taken from the inbox, not written yet (only the writer touches it)
+        self._gate = threading.Lock()  # makes "refused once stopping" and "queued before the stop" exclusive
         self._stopping = False
+        self._stop_seen = False  # the writer took the stop mark from the inbox (only the writer touches it)
         self._thread: threading.Thread | None = None
         # Held while a large batch is written, and by the inbound worker of the process while it reads a large
         # message, so their copies never add up: psycopg2 alone makes some four of a bytea (escaped, quoted,
@@ -72,14 +77,12 @@ class GroupCommitter:
         """Queue a message (called on the event loop); the future gets its row id, or a StorageError."""
         loop = asyncio.get_running_loop()
         job = Job(spool, size, door, envelope_from, envelope_to, loop, loop.create_future(), client_ip, helo)
-        job.future.add_done_callback(_retrieve)
-        with self._wake:
-            if self._stopping:
-                spool.close()
-                job.future.set_exception(StorageError("the inbound door is shutting down"))
-            else:
-                self._queue.append(job)
-                self._wake.notify()
+        with self._gate:
+            if not self._stopping:
+                self._inbox.put(job)
+                return job.future
+        spool.close()
+        job.future.set_exception(StorageError("the inbound door is shutting down"))
         return job.future
 
     async def store(self, raw: bytes, door: str, envelope_from: str | None, envelope_to: list[str]) -> int:
@@ -88,9 +91,10 @@ class GroupCommitter:
 
     def stop(self, timeout: float = 30.0) -> None:
         """Commit what is queued, then end the writer (waiting at most `timeout` seconds for it)."""
-        with self._wake:
-            self._stopping = True
-            self._wake.notify()
+        with self._gate:
+            if not self._stopping:
+                self._stopping = True
+                self._inbox.put(None)  # after every job already queued: those are committed first
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
@@ -111,21 +115,32 @@ class GroupCommitter:
             _settle_soon(batch, [StorageError(f"could not store the message: {exc}")] * len(batch))
 
     def _take(self) -> list[Job] | None:
-        """What is queued, within the bounds; None once stopping and nothing is left."""
-        with self._wake:
-            while not self._queue and not self._stopping:
-                self._wake.wait()
-            batch = self._pick()
-            for job in batch:
-                self._queue.remove(job)
-            return batch or None
+        """What is queued, within the bounds; None once the stop came and nothing is left before it."""
+        if not self._pending and not self._stop_seen:
+            self._keep(self._inbox.get())  # the writer sleeps only with nothing in hand
+        while True:  # and whatever else arrived meanwhile: the group of a group commit
+            try:
+                self._keep(self._inbox.get_nowait())
+            except queue.Empty:
+                break
+        batch = self._pick()
+        taken = set(batch)
+        self._pending = [job for job in self._pending if job not in taken]
+        return batch or None
+
+    def _keep(self, job: Job | None) -> None:
+        """Hold `job` for a batch; None is the stop, after which nothing more is queued (see `stop`)."""
+        if job is None:
+            self._stop_seen = True
+        else:
+            self._pending.append(job)
 
     def _pick(self) -> list[Job]:
         """Smallest first: a short reply must not wait behind twenty 20 MB attachments (on PostgreSQL each
         takes half a second to write). A large message waits at most for the small ones queued with it: at
         most `max_concurrent_data` sessions are in DATA, so those fit in a batch or two."""
         batch, size = [], 0
-        for job in sorted(self._queue, key=lambda job: job.size):
+        for job in sorted(self._pending, key=lambda job: job.size):
             if len(batch) == self.max_batch or (batch and size + job.size > self.max_bytes):
                 break
             batch.append(job)
@@ -142,10 +157,20 @@ class GroupCommitter:
         finally:
             for job in batch:
                 job.spool.close()
+        # The sessions hear first: their 250s are what the senders wait for, while waking the inbound worker
+        # and the log lines (~70 µs a message, masked and written) can follow as the loop sends the answers.
+        _settle_soon(batch, results)
         if any(isinstance(result, int) for result in results):
             self.rt.wakeups.notify(wakeup.INBOUND)  # committed: the inbound worker of this process takes it
         events.stored_jobs(batch, results)
-        _settle_soon(batch, results)
+        if any(isinstance(result, int) for result in results):
+            self._look_for_others()
+
+    def _look_for_others(self) -> None:
+        """SQLite: tell the hub this connection's data_version, which only other connections' commits change,
+        so that the process's change watcher need not take the writer's own commits for other processes'."""
+        if not is_postgres():
+            self.rt.wakeups.writer_committed(self.rt.db.connection().execute("PRAGMA data_version").fetchone()[0])
 
     def commit(self, items: list[Item]) -> list[int | StorageError]:
         """One statement for all; when it fails, each message in its own savepoint so only a bad one fails."""
@@ -205,9 +230,3 @@ def _settle(settled: list[tuple[asyncio.Future[int], int | StorageError]]) -> No
             future.set_exception(result)
         else:
             future.set_result(result)
-
-
-def _retrieve(future: asyncio.Future[int]) -> None:
-    """Mark the outcome seen: a session that answered 451 at its time bound no longer awaits it."""
-    if not future.cancelled():
-        future.exception()

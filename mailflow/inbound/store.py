@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
+from datetime import datetime
 from email.header import Header, decode_header
 from email.parser import BytesHeaderParser
 from email.policy import compat32
@@ -48,12 +49,8 @@ def _insert(rt: Runtime, raw: bytes, door: str, key: str, message_id: str | None
 
 def _values(rt: Runtime, raw: bytes, door: str, key: str, message_id: str | None, envelope_from: str | None,
             envelope_to: Iterable[str], client_ip: str | None = None, helo: str | None = None) -> dict[str, object]:
-    recipients = [_text(a).strip() for a in envelope_to]
-    return {"door": door, "dedup_key": key, "message_id": message_id, "raw": raw, "size": len(raw),
-            "envelope_from": None if envelope_from is None else _text(envelope_from).strip()[:254],
-            "envelope_to": "\n".join(a for a in recipients if a), "received_at": naive_utc(rt.now()),
-            "status": "received", "client_ip": (client_ip or None) and _text(client_ip)[:45],
-            "helo": (helo or None) and _text(helo)[:255]}
+    row = _row(naive_utc(rt.now()), key, message_id, raw, door, envelope_from, envelope_to, client_ip, helo)
+    return {field.name: value for field, value in zip(_FIELDS, row)}
 
 
 def store_many(rt: Runtime, items: list[tuple]) -> list[int]:
@@ -64,10 +61,11 @@ def store_many(rt: Runtime, items: list[tuple]) -> list[int]:
     caller falls back to `store_raw` one by one so a single bad message cannot sink the others.
     """
     keys = [dedup_key(raw) for raw, *_ in items]
+    received_at = naive_utc(rt.now())  # once: the whole batch is committed at this moment
     rows: dict[str, tuple] = {}
     for (key, message_id), item in zip(keys, items):
         if key not in rows:
-            rows[key] = _row(rt, key, message_id, *item)
+            rows[key] = _row(received_at, key, message_id, *item)
     ids = dict(bulk.insert(_FIELDS, list(rows.values()), returning=(InboundMessage.dedup_key, InboundMessage.id),
                            ignore_conflicts_on=(InboundMessage.dedup_key,)))
     if len(ids) < len(rows):  # seen before: the first row's id
@@ -80,10 +78,15 @@ _FIELDS = (InboundMessage.door, InboundMessage.dedup_key, InboundMessage.message
            InboundMessage.received_at, InboundMessage.status, InboundMessage.client_ip, InboundMessage.helo)
 
 
-def _row(rt: Runtime, key: str, message_id: str | None, raw: bytes, door: str, envelope_from: str | None,
-         envelope_to: list[str], client_ip: str | None = None, helo: str | None = None) -> tuple:
-    values = _values(rt, raw, door, key, message_id, envelope_from, envelope_to, client_ip, helo)
-    return tuple(values[field.name] for field in _FIELDS)
+def _row(received_at: datetime, key: str, message_id: str | None, raw: bytes, door: str,
+         envelope_from: str | None, envelope_to: Iterable[str], client_ip: str | None = None,
+         helo: str | None = None) -> tuple:
+    """A message's column values in `_FIELDS` order."""
+    recipients = [_text(a).strip() for a in envelope_to]
+    return (door, key, message_id, raw, len(raw),
+            None if envelope_from is None else _text(envelope_from).strip()[:254],
+            "\n".join(a for a in recipients if a), received_at, "received",
+            (client_ip or None) and _text(client_ip)[:45], (helo or None) and _text(helo)[:255])
 
 
 def _ids_of(keys: list[str]) -> dict[str, int]:
