@@ -130,7 +130,7 @@ class Context:
     def sole_customer(self) -> str | None:
         """The customer number of a message that writes one only ('Customer no.: DL2876543' above the invoice
         asked for, 'Notre numéro de client est le DL2406173' below the list): the one of every document asked."""
-        found = {t.value.upper() for c in self.clauses for t in c.tokens if t.tags == {Cue.CUSTOMER} and t.value}
+        found = {n for c in self.clauses for n in map(_customer_number, c.tokens) if n}
         return found.pop() if len(found) == 1 else None
 
     @cached_property
@@ -559,8 +559,8 @@ def _documents(rule: Rule, clause: Clause, index: int, ctx: Context) -> tuple[tu
         return None
     if not tags & _DOCUMENTS and _referent(index, ctx) & (_LINKS | {"code"}):
         return None
-    added = _added(clause, index, ctx)
-    if Cue.THIS_DOCUMENT in tags and added and ctx.answered:
+    added = _added(clause, index, ctx) if Cue.THIS_DOCUMENT in tags and ctx.answered else []
+    if added:
         return tuple(dict.fromkeys([*ctx.answered, *added])), 0.0
     answered = 0.0 if Cue.THIS_DOCUMENT in tags else 0.1  # "this invoice" is the one of the mail answered
     for cost, numbers in ((0.05, _sentence_numbers(clause, index, ctx)), (0.1, _body_numbers(index, ctx)),
@@ -628,7 +628,7 @@ def _nearest_before(clauses: list[Clause], index: int, ctx: Context) -> list[str
     last = named[-1]
     if not last.item:
         return last.numbers()
-    at = ctx.clauses.index(last)
+    at = next(i for i, c in enumerate(ctx.clauses) if c is last)  # the clause itself, not an equal one
     items = list(takewhile(lambda c: c.item, reversed(ctx.clauses[:at + 1])))
     return [n for c in reversed(items) for n in c.numbers()]
 
@@ -649,7 +649,7 @@ def _customer(clause: Clause, ctx: Context) -> str | None:
     DL3019876)': the brackets make a clause of their own)."""
     sentence = [t for c in ctx.clauses if c.sentence == clause.sentence for t in c.tokens]
     for tokens in (clause.tokens, sentence):
-        found = next((t.value.upper() for t in tokens if t.tags == {Cue.CUSTOMER} and t.value), None)
+        found = next(filter(None, map(_customer_number, tokens)), None)
         if found:
             return found
     return None
@@ -708,6 +708,11 @@ def _each_document(intent: Intent, ctx: Context) -> list[Intent]:
             for number in intent.args]
 
 
+def _customer_number(token: Token) -> str | None:
+    """The customer number a token writes ('DL2123456'), not the word 'client' that announces one."""
+    return token.value.upper() if token.tags == {Cue.CUSTOMER} and token.value else None
+
+
 def _customers_beside(clauses: list[Clause]) -> dict[str, str]:
     """Document number → the customer number on its line: '- F2026-0108 (client DL5765432)'; a line with one
     customer number gives it to each of its documents, one with as many pairs them in order."""
@@ -715,7 +720,7 @@ def _customers_beside(clauses: list[Clause]) -> dict[str, str]:
     for line in {c.line for c in clauses}:
         tokens = [t for c in clauses if c.line == line for t in c.tokens]
         numbers = [t.value for t in tokens if Cue.NUMBER in t.tags]
-        customers = [t.value.upper() for t in tokens if t.tags == {Cue.CUSTOMER} and t.value]
+        customers = [n for n in map(_customer_number, tokens) if n]
         if numbers and (len(customers) == 1 or len(customers) == len(numbers)):
             beside.update(zip(numbers, customers * len(numbers) if len(customers) == 1 else customers))
     return beside
